@@ -1,0 +1,318 @@
+/**
+ * Optimizers as pure updates over parameters and their gradients: AGD (no
+ * learning rate), and the paper's baselines SGD and Adam. Every update is a
+ * sequence of GPU ops on tensors — no value is read back to the host, so a
+ * step never waits for the GPU.
+ *
+ * @module
+ */
+import {
+  add,
+  affine,
+  div,
+  keep,
+  log,
+  mul,
+  nanToNum,
+  noGrad,
+  sliceNorms,
+  sqrt,
+  square,
+  sub,
+  sum,
+  type Tensor,
+  tidy,
+  zeros,
+} from "@agd/tensor";
+import { agdScale, type ParamRef, requireLayer } from "./param.ts";
+
+/** One update rule behind a common interface. */
+export interface Optimizer {
+  /** `agd`, `sgd` or `adam`. */
+  readonly name: string;
+  /**
+   * Updates every parameter from `value.grad`, disposing the old values and
+   * gradients. Returns a one-element GPU tensor to log (AGD's η; the learning
+   * rate otherwise) that the caller owns and may read back whenever it likes.
+   */
+  step(params: ParamRef[]): Tensor;
+  /** Bytes of state the optimizer keeps beyond the weights (AGD: 0). */
+  stateBytes(): number;
+  /** Optimizer state tensors by name (for checkpoints); empty for AGD. */
+  state(): Map<string, Tensor>;
+  /** Restores {@link state} from a checkpoint. */
+  loadState(state: Map<string, Tensor>): void;
+}
+
+function gradOf(p: ParamRef): Tensor {
+  const g = p.value.grad;
+  if (!g) {
+    throw new Error(`Cannot step: parameter "${p.name}" has no gradient (call backward() first)`);
+  }
+  return g;
+}
+
+/** Swaps in a parameter's new value, freeing the old value and its gradient. */
+function replace(p: ParamRef, next: Tensor): void {
+  p.value.grad?.dispose();
+  p.value.dispose();
+  next.requiresGrad = true;
+  p.value = keep(next);
+}
+
+/** Options of {@link Agd}. */
+export interface AgdOptions {
+  /** Multiplies every update (paper default 1; its README suggests 10 can speed training). */
+  gain?: number;
+}
+
+/**
+ * Automatic Gradient Descent (Bernstein et al. 2023, Algorithm 1):
+ * G = (1/L) Σ_k s_k Σ_slices ‖∇W_k‖_F, η = log((1 + √(1 + 4G)) / 2),
+ * W_k ← W_k − gain · (η/L) · nan_to_num(s_k / ‖∇W_k‖_F) · ∇W_k per [d_out, d_in] slice.
+ *
+ * @example
+ * ```ts
+ * import { backward, mean, matmul, square, tensor } from "@agd/tensor";
+ * import { Agd } from "./optimizer.ts";
+ * const w = { name: "w", value: tensor([1, 0, 0, 1], { shape: [2, 2], requiresGrad: true }),
+ *   layer: { fanOut: 2, fanIn: 2, kernel: [1, 1] as const } };
+ * backward(mean(square(matmul(tensor([1, 2], { shape: [1, 2] }), w.value))));
+ * const eta = new Agd().step([w]);
+ * console.log((await eta.item()) > 0); // true
+ * ```
+ */
+export class Agd implements Optimizer {
+  /** Always `agd`. */
+  readonly name = "agd";
+  /** The gain multiplying every update. */
+  readonly gain: number;
+
+  /** @param options gain (default 1) */
+  constructor(options: AgdOptions = {}) {
+    this.gain = options.gain ?? 1;
+  }
+
+  /**
+   * AGD's gradient summary G = (1/L) Σ_k s_k Σ_slices ‖∇W_k‖_F and the step
+   * size η = log((1 + √(1 + 4G)) / 2), as GPU scalars the caller owns.
+   */
+  summary(params: ParamRef[]): { G: Tensor; eta: Tensor } {
+    return tidy(() => noGrad(() => this.#summary(params, params.map(gradOf).map(sliceNorms))));
+  }
+
+  #summary(params: ParamRef[], norms: Tensor[]): { G: Tensor; eta: Tensor } {
+    const depth = params.length;
+    const terms = norms.map((n, k) =>
+      affine(sum(n), { mul: agdScale(requireLayer(params[k])) / depth })
+    );
+    const G = terms.reduce((a, b) => add(a, b));
+    const eta = log(affine(sqrt(affine(G, { mul: 4, add: 1 })), { mul: 0.5, add: 0.5 }));
+    return { G, eta };
+  }
+
+  /** One AGD step; returns η as a GPU scalar (no host synchronisation). */
+  step(params: ParamRef[]): Tensor {
+    const scales = params.map((p) => agdScale(requireLayer(p)));
+    const depth = params.length;
+    return tidy(() =>
+      noGrad(() => {
+        const grads = params.map(gradOf);
+        const norms = grads.map(sliceNorms);
+        const { eta } = this.#summary(params, norms);
+        params.forEach((p, k) => {
+          // gain·(η/L)·s_k / n: nan_to_num keeps zero-gradient slices at rest.
+          const coefficient = affine(eta, { mul: (this.gain * scales[k]) / depth });
+          const factor = nanToNum(div(coefficient.reshape([1, 1]), norms[k]));
+          replace(p, sub(p.value, mul(factor, grads[k])));
+        });
+        return eta;
+      })
+    );
+  }
+
+  /** AGD keeps no state: 0 bytes. */
+  stateBytes(): number {
+    return 0;
+  }
+
+  /** Empty: AGD has no state. */
+  state(): Map<string, Tensor> {
+    return new Map();
+  }
+
+  /** Nothing to restore. */
+  loadState(_state: Map<string, Tensor>): void {}
+}
+
+/** Options of {@link Sgd}. */
+export interface SgdOptions {
+  /** Learning rate (paper baseline: 0.1). */
+  lr: number;
+  /** Momentum (default 0: plain SGD, no state). */
+  momentum?: number;
+}
+
+/** Buffers of per-parameter optimizer state, created lazily on the first step. */
+class StateBank {
+  readonly tensors = new Map<string, Tensor>();
+
+  get(key: string, like: Tensor): Tensor {
+    let t = this.tensors.get(key);
+    if (!t) {
+      t = keep(zeros(like.shape, { backend: like.backend }));
+      this.tensors.set(key, t);
+    }
+    return t;
+  }
+
+  set(key: string, value: Tensor): void {
+    this.tensors.get(key)?.dispose();
+    this.tensors.set(key, keep(value));
+  }
+
+  bytes(): number {
+    let n = 0;
+    for (const t of this.tensors.values()) n += t.size * 4;
+    return n;
+  }
+
+  load(state: Map<string, Tensor>): void {
+    for (const [k, v] of state) this.set(k, v);
+  }
+}
+
+/** Stochastic gradient descent with optional momentum (PyTorch's update rule). */
+export class Sgd implements Optimizer {
+  /** Always `sgd`. */
+  readonly name = "sgd";
+  /** Learning rate. */
+  readonly lr: number;
+  /** Momentum coefficient. */
+  readonly momentum: number;
+  #bank = new StateBank();
+
+  /** @param options lr and momentum */
+  constructor(options: SgdOptions) {
+    if (!(options.lr > 0)) {
+      throw new Error(`Cannot use SGD with lr ${options.lr}: it must be positive`);
+    }
+    this.lr = options.lr;
+    this.momentum = options.momentum ?? 0;
+  }
+
+  /** One step: v ← μv + g; W ← W − lr·v. Returns lr as a GPU scalar. */
+  step(params: ParamRef[]): Tensor {
+    return tidy(() =>
+      noGrad(() => {
+        for (const p of params) {
+          let update = gradOf(p);
+          if (this.momentum > 0) {
+            const v = this.#bank.get(p.name, p.value);
+            update = add(affine(v, { mul: this.momentum }), update);
+            this.#bank.set(p.name, update);
+          }
+          replace(p, sub(p.value, affine(update, { mul: this.lr })));
+        }
+        return affine(zeros([1], { backend: params[0].value.backend }), { add: this.lr });
+      })
+    );
+  }
+
+  /** One momentum buffer per parameter (0 without momentum). */
+  stateBytes(): number {
+    return this.#bank.bytes();
+  }
+
+  /** Momentum buffers by parameter name. */
+  state(): Map<string, Tensor> {
+    return new Map(this.#bank.tensors);
+  }
+
+  /** Restores momentum buffers. */
+  loadState(state: Map<string, Tensor>): void {
+    this.#bank.load(state);
+  }
+}
+
+/** Options of {@link Adam}. */
+export interface AdamOptions {
+  /** Learning rate (paper grid 1e-5 … 1e-1). */
+  lr: number;
+  /** β₁ (default 0.9). */
+  beta1?: number;
+  /** β₂ (default 0.999). */
+  beta2?: number;
+  /** ε (default 1e-8). */
+  eps?: number;
+}
+
+/** Adam (Kingma & Ba), with PyTorch's bias-corrected update. */
+export class Adam implements Optimizer {
+  /** Always `adam`. */
+  readonly name = "adam";
+  /** Learning rate. */
+  readonly lr: number;
+  readonly #beta1: number;
+  readonly #beta2: number;
+  readonly #eps: number;
+  #t = 0;
+  #bank = new StateBank();
+
+  /** @param options lr, betas, eps */
+  constructor(options: AdamOptions) {
+    if (!(options.lr > 0)) {
+      throw new Error(`Cannot use Adam with lr ${options.lr}: it must be positive`);
+    }
+    this.lr = options.lr;
+    this.#beta1 = options.beta1 ?? 0.9;
+    this.#beta2 = options.beta2 ?? 0.999;
+    this.#eps = options.eps ?? 1e-8;
+  }
+
+  /** One step; returns lr as a GPU scalar. */
+  step(params: ParamRef[]): Tensor {
+    this.#t++;
+    const b1 = this.#beta1;
+    const b2 = this.#beta2;
+    const correction1 = 1 - b1 ** this.#t;
+    const correction2 = 1 - b2 ** this.#t;
+    return tidy(() =>
+      noGrad(() => {
+        for (const p of params) {
+          const g = gradOf(p);
+          const m = add(
+            affine(this.#bank.get(`${p.name}.m`, g), { mul: b1 }),
+            affine(g, { mul: 1 - b1 }),
+          );
+          const v = add(
+            affine(this.#bank.get(`${p.name}.v`, g), { mul: b2 }),
+            affine(square(g), { mul: 1 - b2 }),
+          );
+          this.#bank.set(`${p.name}.m`, m);
+          this.#bank.set(`${p.name}.v`, v);
+          // PyTorch: denom = √v/√(1−β₂ᵗ) + ε; W ← W − (lr/(1−β₁ᵗ))·m/denom
+          const denom = affine(sqrt(v), { mul: 1 / Math.sqrt(correction2), add: this.#eps });
+          replace(p, sub(p.value, affine(div(m, denom), { mul: this.lr / correction1 })));
+        }
+        return affine(zeros([1], { backend: params[0].value.backend }), { add: this.lr });
+      })
+    );
+  }
+
+  /** Two moment buffers per parameter. */
+  stateBytes(): number {
+    return this.#bank.bytes();
+  }
+
+  /** Moment buffers (`<name>.m`, `<name>.v`) and the step count as `step` would need it. */
+  state(): Map<string, Tensor> {
+    return new Map(this.#bank.tensors);
+  }
+
+  /** Restores moment buffers; `steps` restores the bias-correction step count. */
+  loadState(state: Map<string, Tensor>, steps = 0): void {
+    this.#bank.load(state);
+    this.#t = steps;
+  }
+}

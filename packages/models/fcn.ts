@@ -1,0 +1,71 @@
+/**
+ * The AGD paper's fully-connected network: flatten → Linear(d_in, width) →
+ * [relu·√2 → Linear(width, width)] × (depth − 2) → relu·√2 → Linear(width, C).
+ * The √2 keeps the activations' second moment through relu (SPEC "fcn").
+ *
+ * @module
+ */
+import { type LayerContext, Linear } from "./layers.ts";
+import { type LayerOps, Module } from "./module.ts";
+
+/** Size of an {@link Fcn}. */
+export interface FcnOptions {
+  /** Number of Linear layers (≥ 2; paper default 10). */
+  depth: number;
+  /** Hidden width (default 256). */
+  width: number;
+  /** Flattened input size. */
+  inputSize: number;
+  /** Number of classes. */
+  classes: number;
+}
+
+/** Bias-free MLP with names `initial`, `layers.i`, `final` as the reference. */
+export class Fcn extends Module {
+  /** First layer. */
+  readonly initial: Linear;
+  /** Hidden layers. */
+  readonly layers: Linear[];
+  /** Output layer. */
+  readonly final: Linear;
+
+  /**
+   * @param options depth, width, input size, classes
+   * @param ctx rng and backend
+   */
+  constructor(options: FcnOptions, ctx: LayerContext) {
+    super();
+    const { depth, width, inputSize, classes } = options;
+    if (!(Number.isInteger(depth) && depth >= 2)) {
+      throw new Error(`Cannot build fcn with --depth ${depth}: it must be an integer ≥ 2`);
+    }
+    if (!(Number.isInteger(width) && width >= 1)) {
+      throw new Error(`Cannot build fcn with --width ${width}: it must be a positive integer`);
+    }
+    this.initial = this.child("initial", new Linear(inputSize, width, ctx));
+    const list = this.child("layers", new ModuleList());
+    this.layers = Array.from(
+      { length: depth - 2 },
+      (_, i) => list.add(String(i), new Linear(width, width, ctx)),
+    );
+    this.final = this.child("final", new Linear(width, classes, ctx));
+  }
+
+  /** Forward pass. */
+  call<T>(ops: LayerOps<T>, x: T): T {
+    let h = this.initial.call(ops, ops.flatten(x));
+    for (const layer of this.layers) h = layer.call(ops, ops.scale(ops.relu(h), Math.SQRT2));
+    return this.final.call(ops, ops.scale(ops.relu(h), Math.SQRT2));
+  }
+}
+
+/** A named list of modules (nn.ModuleList); its forward is never called. */
+class ModuleList extends Module {
+  add<M extends Module>(name: string, m: M): M {
+    return this.child(name, m);
+  }
+
+  call<T>(_ops: LayerOps<T>, x: T): T {
+    return x;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * ResNets of the AGD paper: pre-activation ResNet-18/50 for CIFAR (as in
+ * kuangliu/pytorch-cifar, which the reference uses) and torchvision's v1.5
+ * ResNet-50 for ImageNet — all bias-free with non-affine BatchNorm.
+ *
+ * @module
+ */
+import { BatchNorm2d, Conv2d, type LayerContext, Linear, MaxPool2d, Sequential } from "./layers.ts";
+import { type LayerOps, Module } from "./module.ts";
+
+function conv(
+  cin: number,
+  cout: number,
+  kernel: number,
+  stride: number,
+  ctx: LayerContext,
+): Conv2d {
+  return new Conv2d(cin, cout, { kernel, stride, padding: (kernel - 1) >> 1, ...ctx });
+}
+
+/** A residual block mapping `inPlanes` to `planes·expansion` channels. */
+interface Block extends Module {
+  readonly outPlanes: number;
+}
+
+/** Pre-activation basic block: bn1 → relu → conv1 → bn2 → relu → conv2, plus shortcut. */
+export class PreActBlock extends Module implements Block {
+  /** Output channels. */
+  readonly outPlanes: number;
+  readonly #bn1: BatchNorm2d;
+  readonly #conv1: Conv2d;
+  readonly #bn2: BatchNorm2d;
+  readonly #conv2: Conv2d;
+  readonly #shortcut?: Sequential;
+
+  /**
+   * @param inPlanes input channels
+   * @param planes output channels
+   * @param stride stride of conv1 and the shortcut
+   * @param ctx rng and backend
+   */
+  constructor(inPlanes: number, planes: number, stride: number, ctx: LayerContext) {
+    super();
+    this.outPlanes = planes;
+    this.#bn1 = this.child("bn1", new BatchNorm2d(inPlanes, ctx));
+    this.#conv1 = this.child("conv1", conv(inPlanes, planes, 3, stride, ctx));
+    this.#bn2 = this.child("bn2", new BatchNorm2d(planes, ctx));
+    this.#conv2 = this.child("conv2", conv(planes, planes, 3, 1, ctx));
+    if (stride !== 1 || inPlanes !== planes) {
+      this.#shortcut = this.child(
+        "shortcut",
+        new Sequential([conv(inPlanes, planes, 1, stride, ctx)]),
+      );
+    }
+  }
+
+  /** Forward pass; the shortcut conv sees relu(bn1(x)). */
+  call<T>(ops: LayerOps<T>, x: T): T {
+    const pre = ops.relu(this.#bn1.call(ops, x));
+    const shortcut = this.#shortcut ? this.#shortcut.call(ops, pre) : x;
+    const h = this.#conv1.call(ops, pre);
+    return ops.add(this.#conv2.call(ops, ops.relu(this.#bn2.call(ops, h))), shortcut);
+  }
+}
+
+/** Pre-activation bottleneck (expansion 4): 1×1 → 3×3 (stride) → 1×1, each after bn → relu. */
+export class PreActBottleneck extends Module implements Block {
+  /** Output channels (planes·4). */
+  readonly outPlanes: number;
+  readonly #bns: BatchNorm2d[];
+  readonly #convs: Conv2d[];
+  readonly #shortcut?: Sequential;
+
+  /**
+   * @param inPlanes input channels
+   * @param planes bottleneck width (output is 4×)
+   * @param stride stride of the 3×3 conv and the shortcut
+   * @param ctx rng and backend
+   */
+  constructor(inPlanes: number, planes: number, stride: number, ctx: LayerContext) {
+    super();
+    this.outPlanes = planes * 4;
+    const bn1 = this.child("bn1", new BatchNorm2d(inPlanes, ctx));
+    const conv1 = this.child("conv1", conv(inPlanes, planes, 1, 1, ctx));
+    const bn2 = this.child("bn2", new BatchNorm2d(planes, ctx));
+    const conv2 = this.child("conv2", conv(planes, planes, 3, stride, ctx));
+    const bn3 = this.child("bn3", new BatchNorm2d(planes, ctx));
+    const conv3 = this.child("conv3", conv(planes, this.outPlanes, 1, 1, ctx));
+    this.#bns = [bn1, bn2, bn3];
+    this.#convs = [conv1, conv2, conv3];
+    if (stride !== 1 || inPlanes !== this.outPlanes) {
+      this.#shortcut = this.child(
+        "shortcut",
+        new Sequential([conv(inPlanes, this.outPlanes, 1, stride, ctx)]),
+      );
+    }
+  }
+
+  /** Forward pass; the shortcut conv sees relu(bn1(x)). */
+  call<T>(ops: LayerOps<T>, x: T): T {
+    const pre = ops.relu(this.#bns[0].call(ops, x));
+    const shortcut = this.#shortcut ? this.#shortcut.call(ops, pre) : x;
+    let h = this.#convs[0].call(ops, pre);
+    h = this.#convs[1].call(ops, ops.relu(this.#bns[1].call(ops, h)));
+    h = this.#convs[2].call(ops, ops.relu(this.#bns[2].call(ops, h)));
+    return ops.add(h, shortcut);
+  }
+}
+
+/** torchvision v1.5 bottleneck: stride on the 3×3 conv, post-activation, optional downsample. */
+export class Bottleneck extends Module implements Block {
+  /** Output channels (planes·4). */
+  readonly outPlanes: number;
+  readonly #convs: Conv2d[];
+  readonly #bns: BatchNorm2d[];
+  readonly #downsample?: Sequential;
+
+  /**
+   * @param inPlanes input channels
+   * @param planes bottleneck width (output is 4×)
+   * @param stride stride of the 3×3 conv and the downsample
+   * @param ctx rng and backend
+   */
+  constructor(inPlanes: number, planes: number, stride: number, ctx: LayerContext) {
+    super();
+    this.outPlanes = planes * 4;
+    const conv1 = this.child("conv1", conv(inPlanes, planes, 1, 1, ctx));
+    const bn1 = this.child("bn1", new BatchNorm2d(planes, ctx));
+    const conv2 = this.child("conv2", conv(planes, planes, 3, stride, ctx));
+    const bn2 = this.child("bn2", new BatchNorm2d(planes, ctx));
+    const conv3 = this.child("conv3", conv(planes, this.outPlanes, 1, 1, ctx));
+    const bn3 = this.child("bn3", new BatchNorm2d(this.outPlanes, ctx));
+    this.#convs = [conv1, conv2, conv3];
+    this.#bns = [bn1, bn2, bn3];
+    if (stride !== 1 || inPlanes !== this.outPlanes) {
+      this.#downsample = this.child(
+        "downsample",
+        new Sequential([
+          conv(inPlanes, this.outPlanes, 1, stride, ctx),
+          new BatchNorm2d(this.outPlanes, ctx),
+        ]),
+      );
+    }
+  }
+
+  /** Forward pass. */
+  call<T>(ops: LayerOps<T>, x: T): T {
+    let h = ops.relu(this.#bns[0].call(ops, this.#convs[0].call(ops, x)));
+    h = ops.relu(this.#bns[1].call(ops, this.#convs[1].call(ops, h)));
+    h = this.#bns[2].call(ops, this.#convs[2].call(ops, h));
+    const identity = this.#downsample ? this.#downsample.call(ops, x) : x;
+    return ops.relu(ops.add(h, identity));
+  }
+}
+
+type BlockClass = new (
+  inPlanes: number,
+  planes: number,
+  stride: number,
+  ctx: LayerContext,
+) => Block;
+
+function stage(
+  block: BlockClass,
+  inPlanes: number,
+  planes: number,
+  count: number,
+  stride: number,
+  ctx: LayerContext,
+): Sequential {
+  const blocks: Block[] = [];
+  for (let i = 0; i < count; i++) {
+    const b = new block(inPlanes, planes, i === 0 ? stride : 1, ctx);
+    blocks.push(b);
+    inPlanes = b.outPlanes;
+  }
+  return new Sequential(blocks);
+}
+
+function outPlanesOf(stage: Sequential): number {
+  return (stage.layers.at(-1) as Block).outPlanes;
+}
+
+/** Pre-activation ResNet for 3×32×32 images (kuangliu/pytorch-cifar layout). */
+export class PreActResNet extends Module {
+  readonly #conv1: Conv2d;
+  readonly #stages: Sequential[];
+  readonly #linear: Linear;
+
+  /**
+   * @param kind resnet18 (basic blocks [2,2,2,2]) or resnet50 (bottlenecks [3,4,6,3])
+   * @param classes number of classes
+   * @param ctx rng and backend
+   */
+  constructor(kind: "resnet18" | "resnet50", classes: number, ctx: LayerContext) {
+    super();
+    const [block, counts]: [BlockClass, number[]] = kind === "resnet18"
+      ? [PreActBlock, [2, 2, 2, 2]]
+      : [PreActBottleneck, [3, 4, 6, 3]];
+    this.#conv1 = this.child("conv1", conv(3, 64, 3, 1, ctx));
+    let planes = 64;
+    this.#stages = [64, 128, 256, 512].map((width, i) => {
+      const s = this.child(
+        `layer${i + 1}`,
+        stage(block, planes, width, counts[i], i === 0 ? 1 : 2, ctx),
+      );
+      planes = outPlanesOf(s);
+      return s;
+    });
+    this.#linear = this.child("linear", new Linear(planes, classes, ctx));
+  }
+
+  /** Forward pass: stem conv (no BN), stages, avg pool 4×4, linear. */
+  call<T>(ops: LayerOps<T>, x: T): T {
+    let h = this.#conv1.call(ops, x);
+    for (const s of this.#stages) h = s.call(ops, h);
+    h = ops.avgPool2d(h, { kernel: [4, 4], stride: [4, 4], padding: [0, 0] });
+    return this.#linear.call(ops, ops.flatten(h));
+  }
+}
+
+/** torchvision ResNet-50 v1.5 for ImageNet (any input ≥ 32×32; 224×224 in training). */
+export class ResNet50 extends Module {
+  readonly #conv1: Conv2d;
+  readonly #bn1: BatchNorm2d;
+  readonly #maxpool = new MaxPool2d({ kernel: 3, stride: 2, padding: 1 });
+  readonly #stages: Sequential[];
+  readonly #fc: Linear;
+
+  /**
+   * @param classes number of classes (1000)
+   * @param ctx rng and backend
+   */
+  constructor(classes: number, ctx: LayerContext) {
+    super();
+    this.#conv1 = this.child(
+      "conv1",
+      new Conv2d(3, 64, { kernel: 7, stride: 2, padding: 3, ...ctx }),
+    );
+    this.#bn1 = this.child("bn1", new BatchNorm2d(64, ctx));
+    let planes = 64;
+    this.#stages = [64, 128, 256, 512].map((width, i) => {
+      const s = this.child(
+        `layer${i + 1}`,
+        stage(Bottleneck, planes, width, [3, 4, 6, 3][i], i === 0 ? 1 : 2, ctx),
+      );
+      planes = outPlanesOf(s);
+      return s;
+    });
+    this.#fc = this.child("fc", new Linear(planes, classes, ctx));
+  }
+
+  /** Forward pass. */
+  call<T>(ops: LayerOps<T>, x: T): T {
+    let h = ops.relu(this.#bn1.call(ops, this.#conv1.call(ops, x)));
+    h = this.#maxpool.call(ops, h);
+    for (const s of this.#stages) h = s.call(ops, h);
+    return this.#fc.call(ops, ops.flatten(ops.globalAvgPool2d(h)));
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Reverse-mode differentiation: walk the graph from a scalar in reverse
+ * topological order, calling each node's vector-Jacobian product, and
+ * accumulate into the `grad` of leaves that require it. Intermediate gradients
+ * are released as soon as they have been propagated.
+ *
+ * @module
+ */
+import { keep, noGrad, type Tensor } from "../tensor.ts";
+import { apply } from "../ops/_apply.ts";
+import { showShape } from "../shape.ts";
+
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS: deep nets (ResNet-50, FCN depth 32) would overflow recursion.
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length) {
+    const [t, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(t);
+      continue;
+    }
+    if (seen.has(t)) continue;
+    seen.add(t);
+    stack.push([t, true]);
+    for (const input of t.node?.inputs ?? []) {
+      if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
+    }
+  }
+  return order;
+}
+
+/**
+ * Computes ∂loss/∂leaf for every leaf tensor with `requiresGrad`, adding it to
+ * `leaf.grad` (gradients accumulate across calls, as in PyTorch; the caller
+ * owns and disposes them). `loss` must be a one-element tensor unless `dy` is given.
+ *
+ * @example
+ * ```ts
+ * import { backward, mul, sum, tensor } from "@agd/tensor";
+ * const w = tensor([1, 2, 3], { requiresGrad: true });
+ * backward(sum(mul(w, w)));
+ * console.log(await w.grad!.data()); // Float32Array [2, 4, 6]
+ * ```
+ */
+export function backward(loss: Tensor, dy?: Tensor): void {
+  if (!loss.requiresGrad) {
+    throw new Error("Cannot backward(): the loss does not depend on any tensor with requiresGrad");
+  }
+  if (!dy && loss.size !== 1) {
+    throw new Error(
+      `Cannot backward() from shape ${showShape(loss.shape)}: pass dy or reduce to a scalar`,
+    );
+  }
+  noGrad(() => {
+    const grads = new Map<Tensor, Tensor>();
+    // How many map entries point at each gradient tensor: rules may pass dy
+    // through unchanged, so a tensor is freed only when nothing refers to it.
+    const refs = new Map<Tensor, number>();
+    const hold = (t: Tensor) => refs.set(t, (refs.get(t) ?? 0) + 1);
+    const drop = (t: Tensor) => {
+      const n = (refs.get(t) ?? 0) - 1;
+      refs.set(t, n);
+      if (n === 0 && t !== dy) t.dispose();
+    };
+    const seed = dy ?? apply("affine", [loss], { mul: 0, add: 1 });
+    grads.set(loss, seed);
+    hold(seed);
+    for (const t of topologicalOrder(loss).reverse()) {
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      if (!t.node) {
+        if (t.grad) {
+          const total = apply("add", [t.grad, g], {});
+          t.grad.dispose();
+          t.grad = keep(total);
+        } else {
+          t.grad = keep(g);
+          hold(g); // the leaf now owns it too
+        }
+        drop(g);
+        continue;
+      }
+      const inputGrads = t.node.backward(g);
+      t.node.inputs.forEach((input, i) => {
+        const gi = inputGrads[i];
+        if (!gi || !input.requiresGrad) {
+          if (gi && gi !== g && !refs.has(gi)) gi.dispose();
+          return;
+        }
+        const prev = grads.get(input);
+        if (prev) {
+          const sum = apply("add", [prev, gi], {});
+          hold(sum);
+          grads.set(input, sum);
+          drop(prev);
+          if (!refs.has(gi)) gi.dispose();
+        } else {
+          grads.set(input, gi);
+          hold(gi);
+        }
+      });
+      drop(g);
+    }
+  });
+}

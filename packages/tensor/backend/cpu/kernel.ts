@@ -1,0 +1,37 @@
+/**
+ * The signature of a CPU reference kernel: plain loops on typed arrays that
+ * define what each op means. Every WGSL kernel is validated against these.
+ *
+ * @module
+ */
+import type { OpAttrs, OpName } from "../../op_name.ts";
+import type { DType, Shape } from "../../shape.ts";
+import type { TypedArray } from "../backend.ts";
+
+/** A CPU kernel input: data of exactly `sizeOf(shape)` elements. */
+export interface CpuInput {
+  /** Row-major elements. */
+  data: TypedArray;
+  /** Logical shape. */
+  shape: Shape;
+  /** Element type. */
+  dtype: DType;
+}
+
+/** A CPU kernel output, allocated (zero-filled) by the caller. */
+export interface CpuOutput {
+  /** Row-major elements to fill. */
+  data: TypedArray;
+  /** Shape, as computed by SHAPE_RULES. */
+  shape: Shape;
+}
+
+/** A reference kernel for op `P`. */
+export type CpuKernel<P extends OpName> = (
+  inputs: CpuInput[],
+  attrs: OpAttrs[P],
+  out: CpuOutput,
+) => void;
+
+/** One reference kernel per primitive op. */
+export type CpuKernelTable = { [P in OpName]: CpuKernel<P> };

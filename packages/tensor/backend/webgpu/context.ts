@@ -1,0 +1,87 @@
+/**
+ * What a WGSL kernel sees of the WebGPU runtime: a way to record a dispatch
+ * and to borrow scratch memory. Pipelines, shader modules and uniform buffers
+ * are cached by the runtime, so a kernel describes a dispatch and never
+ * creates GPU objects itself.
+ *
+ * Binding convention for every shader: `@group(0) @binding(0)` is the uniform
+ * block when `uniforms` is given; the storage `buffers` follow in order from the
+ * next binding (inputs `read`, the output `read_write`). Each `.wgsl` file names
+ * its bindings in a header comment.
+ *
+ * @module
+ */
+import type { OpAttrs, OpName } from "../../op_name.ts";
+import type { DType, Shape } from "../../shape.ts";
+
+/** A GPU kernel input: a buffer at least as large as the shape needs. */
+export interface GpuInput {
+  /** Storage buffer (may be larger than needed: pool sizes are rounded). */
+  buffer: GPUBuffer;
+  /** Logical shape. */
+  shape: Shape;
+  /** Element type. */
+  dtype: DType;
+}
+
+/** A GPU kernel output buffer to fill (contents undefined on entry). */
+export interface GpuOutput {
+  /** Storage buffer. */
+  buffer: GPUBuffer;
+  /** Shape, as computed by SHAPE_RULES. */
+  shape: Shape;
+  /** Element type. */
+  dtype: DType;
+}
+
+/** One compute dispatch. */
+export interface Dispatch {
+  /** The op name (appears in GPU error messages). */
+  label: string;
+  /** WGSL source; modules and pipelines are cached by source and constants. */
+  code: string;
+  /** Entry point (default `main`). */
+  entryPoint?: string;
+  /** Values of `override` constants (tile sizes, flags). */
+  constants?: Record<string, number>;
+  /** Bytes of the uniform block at binding 0 (u32/i32/f32 packed, 16-byte padded by runtime). */
+  uniforms?: ArrayBuffer;
+  /** Storage buffers bound from binding 1 (or 0 without uniforms), in order. */
+  buffers: GPUBuffer[];
+  /** Workgroup counts; each at most 65535 (use {@link grid} for large 1-D work). */
+  workgroups: [number, number?, number?];
+}
+
+/** The runtime services a WGSL kernel uses. */
+export interface GpuContext {
+  /** The device, for its limits. */
+  readonly device: GPUDevice;
+  /** Records a dispatch in the current command stream (executed in order). */
+  dispatch(d: Dispatch): void;
+  /** Borrows a storage buffer of at least `bytes` for this op only. */
+  scratch(bytes: number): GPUBuffer;
+}
+
+/** A WGSL kernel for op `P`: records dispatches that fill `out`. */
+export type GpuKernel<P extends OpName> = (
+  ctx: GpuContext,
+  inputs: GpuInput[],
+  attrs: OpAttrs[P],
+  out: GpuOutput,
+) => void;
+
+/** One WGSL kernel per primitive op. */
+export type GpuKernelTable = { [P in OpName]: GpuKernel<P> };
+
+/**
+ * Workgroup counts covering `count` workgroups within the 65535-per-dimension
+ * limit: the shader computes its linear workgroup index as `wg.x + wg.y * nx`
+ * where `nx` is the returned x count (pass it in the uniforms) and returns early
+ * past the end.
+ */
+export function grid(count: number): [number, number] {
+  const max = 65535;
+  if (count <= max) return [Math.max(count, 1), 1];
+  const y = Math.ceil(count / max);
+  return [Math.ceil(count / y), y];
+}

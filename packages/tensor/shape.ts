@@ -1,0 +1,241 @@
+/**
+ * Shapes, dtypes and the output-shape rule of every primitive op. The rules
+ * also validate inputs, so a bad call fails here with a readable message
+ * before any kernel runs.
+ *
+ * @module
+ */
+import type { OpAttrs, OpName, PoolAttrs } from "./op_name.ts";
+
+/** Element types a tensor can hold: float32 data, int32 labels. */
+export type DType = "float32" | "int32";
+
+/** A tensor's dimensions, outermost first (NCHW for images). */
+export type Shape = readonly number[];
+
+/** The number of elements of a shape. */
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major strides of a shape, in elements. */
+export function stridesOf(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/** `[2, 3]` as text, for error messages. */
+export function showShape(shape: Shape): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/** The numpy broadcast of two shapes, or an error naming both. */
+export function broadcastShapes(a: Shape, b: Shape, op = "broadcast"): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(
+        `Cannot ${op} shapes ${showShape(a)} and ${showShape(b)}: dimension ${i} is ${da} vs ${db}`,
+      );
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/**
+ * Strides to read `shape` as if broadcast to `out` (0 along broadcast dims),
+ * one per dim of `out`.
+ */
+export function broadcastStrides(shape: Shape, out: Shape): number[] {
+  const own = stridesOf(shape);
+  const offset = out.length - shape.length;
+  return out.map((_, i) => {
+    const j = i - offset;
+    return j < 0 || shape[j] === 1 ? 0 : own[j];
+  });
+}
+
+/** Normalise axes (negative counts from the end), sorted and unique. */
+export function normalizeAxes(axes: readonly number[], rank: number): number[] {
+  const out = new Set<number>();
+  for (const a of axes) {
+    const b = a < 0 ? a + rank : a;
+    if (b < 0 || b >= rank) throw new Error(`Axis ${a} is out of range for rank ${rank}`);
+    out.add(b);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/** Output spatial size of a conv or pool window along one dimension. */
+export function windowOut(size: number, kernel: number, stride: number, pad: number): number {
+  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
+
+/** The output shape and dtype of an op. */
+export interface OutSpec {
+  /** Output dimensions. */
+  shape: number[];
+  /** Output element type. */
+  dtype: DType;
+}
+
+type ShapeRule<P extends OpName> = (
+  shapes: Shape[],
+  dtypes: DType[],
+  attrs: OpAttrs[P],
+) => OutSpec;
+
+function float(...dtypes: DType[]): void {
+  for (const d of dtypes) {
+    if (d !== "float32") throw new Error(`Expected float32 input, got ${d}`);
+  }
+}
+
+const unary = (shapes: Shape[], dtypes: DType[]): OutSpec => {
+  float(dtypes[0]);
+  return { shape: [...shapes[0]], dtype: "float32" };
+};
+
+function binary(op: string) {
+  return (shapes: Shape[], dtypes: DType[]): OutSpec => {
+    float(...dtypes);
+    return { shape: broadcastShapes(shapes[0], shapes[1], op), dtype: "float32" };
+  };
+}
+
+function reduce(shapes: Shape[], dtypes: DType[], attrs: { axes: number[] }): OutSpec {
+  float(dtypes[0]);
+  const axes = normalizeAxes(attrs.axes, shapes[0].length);
+  return { shape: shapes[0].map((d, i) => (axes.includes(i) ? 1 : d)), dtype: "float32" };
+}
+
+function need4d(op: string, ...shapes: Shape[]): void {
+  for (const s of shapes) {
+    if (s.length !== 4) throw new Error(`Cannot ${op} shape ${showShape(s)}: expected NCHW (4-D)`);
+  }
+}
+
+function pool(op: string) {
+  return (shapes: Shape[], dtypes: DType[], a: PoolAttrs): OutSpec => {
+    float(dtypes[0]);
+    need4d(op, shapes[0]);
+    const [n, c, h, w] = shapes[0];
+    const oh = windowOut(h, a.kernel[0], a.stride[0], a.padding[0]);
+    const ow = windowOut(w, a.kernel[1], a.stride[1], a.padding[1]);
+    if (oh < 1 || ow < 1) {
+      throw new Error(
+        `Cannot ${op} ${showShape(shapes[0])} with kernel ${a.kernel}: output is empty`,
+      );
+    }
+    return { shape: [n, c, oh, ow], dtype: "float32" };
+  };
+}
+
+/** Output shape and dtype of every primitive, validating its inputs. */
+export const SHAPE_RULES: { [P in OpName]: ShapeRule<P> } = {
+  neg: unary,
+  exp: unary,
+  log: unary,
+  sqrt: unary,
+  relu: unary,
+  step: unary,
+  nan_to_num: unary,
+  affine: unary,
+  add: binary("add"),
+  sub: binary("sub"),
+  mul: binary("mul"),
+  div: binary("div"),
+  eq: binary("compare"),
+  sum: reduce,
+  max: reduce,
+  argmax: (shapes, dtypes) => {
+    float(dtypes[0]);
+    if (shapes[0].length < 1) throw new Error("Cannot argmax a scalar");
+    return { shape: shapes[0].slice(0, -1), dtype: "int32" };
+  },
+  expand: (shapes, dtypes, a) => {
+    const out = broadcastShapes(shapes[0], a.shape, "expand");
+    if (out.join() !== a.shape.join()) {
+      throw new Error(`Cannot expand ${showShape(shapes[0])} to ${showShape(a.shape)}`);
+    }
+    return { shape: out, dtype: dtypes[0] };
+  },
+  one_hot: (shapes, dtypes, a) => {
+    if (dtypes[0] !== "int32" || shapes[0].length !== 1) {
+      throw new Error(
+        `Cannot one_hot ${dtypes[0]} ${showShape(shapes[0])}: expected int32 [N] labels`,
+      );
+    }
+    return { shape: [shapes[0][0], a.classes], dtype: "float32" };
+  },
+  matmul: (shapes, dtypes, a) => {
+    float(...dtypes);
+    const [x, y] = shapes;
+    if (x.length !== 2 || y.length !== 2) {
+      throw new Error(`Cannot matmul shapes ${showShape(x)} and ${showShape(y)}: expected 2-D`);
+    }
+    const [m, k] = a.transA ? [x[1], x[0]] : [x[0], x[1]];
+    const [k2, n] = a.transB ? [y[1], y[0]] : [y[0], y[1]];
+    if (k !== k2) {
+      throw new Error(
+        `Cannot matmul shapes ${showShape(x)} and ${showShape(y)}` +
+          `${
+            a.transA || a.transB ? ` (transA ${a.transA}, transB ${a.transB})` : ""
+          }: inner dimensions differ`,
+      );
+    }
+    return { shape: [m, n], dtype: "float32" };
+  },
+  conv2d: (shapes, dtypes, a) => {
+    float(...dtypes);
+    const [x, w] = shapes;
+    need4d("conv2d", x, w);
+    if (x[1] !== w[1]) {
+      throw new Error(
+        `Cannot conv2d input ${showShape(x)} with weight ${showShape(w)}: input has ${
+          x[1]
+        } channels, weight expects ${w[1]}`,
+      );
+    }
+    const oh = windowOut(x[2], w[2], a.stride[0], a.padding[0]);
+    const ow = windowOut(x[3], w[3], a.stride[1], a.padding[1]);
+    if (oh < 1 || ow < 1) {
+      throw new Error(`Cannot conv2d ${showShape(x)} with kernel ${showShape(w)}: output is empty`);
+    }
+    return { shape: [x[0], w[0], oh, ow], dtype: "float32" };
+  },
+  conv2d_grad_input: (shapes, dtypes, a) => {
+    float(...dtypes);
+    const [dy, w] = shapes;
+    need4d("conv2d_grad_input", dy, w);
+    return { shape: [dy[0], w[1], a.inputHW[0], a.inputHW[1]], dtype: "float32" };
+  },
+  conv2d_grad_weight: (shapes, dtypes, a) => {
+    float(...dtypes);
+    const [x, dy] = shapes;
+    need4d("conv2d_grad_weight", x, dy);
+    return { shape: [dy[1], x[1], a.kernel[0], a.kernel[1]], dtype: "float32" };
+  },
+  max_pool2d: pool("max_pool2d"),
+  max_pool2d_grad: (shapes, dtypes) => {
+    float(...dtypes);
+    return { shape: [...shapes[0]], dtype: "float32" };
+  },
+  avg_pool2d: pool("avg_pool2d"),
+  avg_pool2d_grad: (shapes, dtypes, a) => {
+    float(...dtypes);
+    const [n, c] = shapes[0];
+    return { shape: [n, c, a.inputHW[0], a.inputHW[1]], dtype: "float32" };
+  },
+};
