@@ -1,0 +1,239 @@
+/**
+ * The training command's flags: the AGD reference trainer's names and
+ * defaults (`--train_bs`, `--test_bs`, …), plus what users expect on top.
+ * Bad input is one line naming the flag and value, followed by the usage.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** Everything a training run is configured by (saved as config.json). */
+export interface TrainConfig {
+  /** fcn | vgg | vgg11 | vgg13 | vgg16 | vgg19 | resnet18 | resnet50. */
+  arch: string;
+  /** mnist | fashion-mnist | cifar10 | cifar100 | imagenet. */
+  dataset: string;
+  /** mse (the paper's square loss) or xent. */
+  loss: "mse" | "xent";
+  /** Training batch size. */
+  train_bs: number;
+  /** Test batch size. */
+  test_bs: number;
+  /** Number of epochs. */
+  epochs: number;
+  /** FCN depth. */
+  depth: number;
+  /** FCN width. */
+  width: number;
+  /** Data-parallel training over MPI ranks. */
+  distribute: boolean;
+  /** Run on the CPU reference backend instead of WebGPU. */
+  cpu: boolean;
+  /** AGD gain. */
+  gain: number;
+  /** agd | sgd | adam. */
+  optimizer: "agd" | "sgd" | "adam";
+  /** Learning rate of sgd/adam. */
+  lr: number;
+  /** SGD momentum. */
+  momentum: number;
+  /** Seed of init, shuffling and augmentation. */
+  seed: number;
+  /** Data root (else $AGD_DATA, ~/.cache/agd, /usr/share/datasets). */
+  data_dir?: string;
+  /** Run directory. */
+  out: string;
+  /** Continue from the run directory's checkpoint. */
+  resume: boolean;
+  /** Write an ONNX model here at the end. */
+  export?: string;
+  /** Use only the first N training samples (quick runs, tests). */
+  train_limit?: number;
+  /** Use only the first N test samples. */
+  test_limit?: number;
+  /** Do not download missing datasets. */
+  no_download: boolean;
+}
+
+interface FlagSpec {
+  type: "string" | "boolean";
+  default?: string | boolean;
+  help: string;
+  choices?: readonly string[];
+  kind?: "int" | "number" | "path";
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  arch: {
+    type: "string",
+    default: "fcn",
+    help: "network",
+    choices: ["fcn", "vgg", "vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet50"],
+  },
+  dataset: {
+    type: "string",
+    default: "cifar10",
+    help: "dataset",
+    choices: ["cifar10", "cifar100", "mnist", "fashion-mnist", "imagenet"],
+  },
+  loss: {
+    type: "string",
+    default: "mse",
+    help: "loss: square loss with √C one-hot, or cross-entropy",
+    choices: ["mse", "xent"],
+  },
+  train_bs: { type: "string", default: "128", help: "training batch size", kind: "int" },
+  test_bs: { type: "string", default: "128", help: "test batch size", kind: "int" },
+  epochs: { type: "string", default: "200", help: "epochs", kind: "int" },
+  depth: {
+    type: "string",
+    default: "10",
+    help: "fcn depth (number of Linear layers)",
+    kind: "int",
+  },
+  width: { type: "string", default: "256", help: "fcn width", kind: "int" },
+  distribute: { type: "boolean", default: false, help: "data-parallel over MPI ranks (mpirun)" },
+  cpu: { type: "boolean", default: false, help: "use the CPU reference backend instead of WebGPU" },
+  gain: {
+    type: "string",
+    default: "1.0",
+    help: "AGD gain (10 can speed training)",
+    kind: "number",
+  },
+  optimizer: { type: "string", default: "agd", help: "optimizer", choices: ["agd", "sgd", "adam"] },
+  lr: {
+    type: "string",
+    default: "0.1",
+    help: "learning rate of sgd/adam (AGD has none)",
+    kind: "number",
+  },
+  momentum: { type: "string", default: "0", help: "SGD momentum", kind: "number" },
+  seed: {
+    type: "string",
+    default: "0",
+    help: "seed of init, shuffling and augmentation",
+    kind: "int",
+  },
+  "data-dir": {
+    type: "string",
+    help: "data root (default $AGD_DATA, ~/.cache/agd, /usr/share/datasets)",
+    kind: "path",
+  },
+  out: {
+    type: "string",
+    help: "run directory (default runs/<arch>-<dataset>-<optimizer>-seed<seed>)",
+    kind: "path",
+  },
+  resume: { type: "boolean", default: false, help: "continue from the run directory's checkpoint" },
+  export: { type: "string", help: "write the trained model as ONNX to this path", kind: "path" },
+  "train-limit": { type: "string", help: "use only the first N training samples", kind: "int" },
+  "test-limit": { type: "string", help: "use only the first N test samples", kind: "int" },
+  "no-download": { type: "boolean", default: false, help: "never download missing datasets" },
+  help: { type: "boolean", default: false, help: "show this help" },
+};
+
+/** The usage text listing every flag and its default. */
+export function usage(): string {
+  const lines = [
+    "Usage: deno task train [flags]          train a network with AGD (or a baseline)",
+    "       deno task train plot RUN... [--out curves.svg]   draw training curves",
+    "",
+    "Flags:",
+  ];
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const value = spec.type === "string"
+      ? ` <${spec.choices ? spec.choices.join("|") : spec.kind ?? "value"}>`
+      : "";
+    const def = spec.default !== undefined && spec.type === "string"
+      ? ` (default ${spec.default})`
+      : "";
+    lines.push(`  --${name}${value}`.padEnd(44) + spec.help + def);
+  }
+  return lines.join("\n");
+}
+
+/** A bad command line: the message names the flag and value. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function parseNumber(flag: string, text: string, kind: "int" | "number"): number {
+  const v = Number(text);
+  const ok = kind === "int" ? Number.isInteger(v) && v >= 0 : Number.isFinite(v) && v >= 0;
+  if (text.trim() === "" || !ok) {
+    throw new UsageError(
+      `Invalid value "${text}" for --${flag}: expected a ${
+        kind === "int" ? "non-negative integer" : "non-negative number"
+      }`,
+    );
+  }
+  return v;
+}
+
+/** Parses the training flags, or throws a {@link UsageError}; `help` is true for --help. */
+export function parseTrainArgs(argv: string[]): { config: TrainConfig; help: boolean } {
+  const options = Object.fromEntries(
+    Object.entries(FLAGS).map((
+      [k, s],
+    ) => [k, { type: s.type, ...(s.default !== undefined ? { default: s.default } : {}) }]),
+  );
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    // deno-lint-ignore no-explicit-any
+    ({ values } = parseArgs({
+      args: argv,
+      options: options as any,
+      strict: true,
+      allowPositionals: false,
+    }) as any);
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0].replace(/^TypeError.*?: /, ""));
+  }
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const v = values[name];
+    if (spec.choices && typeof v === "string" && !spec.choices.includes(v)) {
+      throw new UsageError(
+        `Invalid value "${v}" for --${name}: choose one of ${spec.choices.join(", ")}`,
+      );
+    }
+  }
+  const num = (flag: string, kind: "int" | "number" = "int") =>
+    parseNumber(flag, values[flag] as string, kind);
+  const optional = (flag: string) => (values[flag] === undefined ? undefined : num(flag));
+  const positive = (flag: string, v: number) => {
+    if (v <= 0) throw new UsageError(`Invalid value "${v}" for --${flag}: it must be positive`);
+    return v;
+  };
+  const config: TrainConfig = {
+    arch: values.arch as string,
+    dataset: values.dataset as string,
+    loss: values.loss as TrainConfig["loss"],
+    train_bs: positive("train_bs", num("train_bs")),
+    test_bs: positive("test_bs", num("test_bs")),
+    epochs: num("epochs"),
+    depth: num("depth"),
+    width: positive("width", num("width")),
+    distribute: values.distribute as boolean,
+    cpu: values.cpu as boolean,
+    gain: positive("gain", num("gain", "number")),
+    optimizer: values.optimizer as TrainConfig["optimizer"],
+    lr: positive("lr", num("lr", "number")),
+    momentum: num("momentum", "number"),
+    seed: num("seed"),
+    data_dir: values["data-dir"] as string | undefined,
+    out: "",
+    resume: values.resume as boolean,
+    export: values.export as string | undefined,
+    train_limit: optional("train-limit"),
+    test_limit: optional("test-limit"),
+    no_download: values["no-download"] as boolean,
+  };
+  if (config.arch === "fcn" && config.depth < 2) {
+    throw new UsageError(
+      `Invalid value "${config.depth}" for --depth: fcn needs at least 2 layers`,
+    );
+  }
+  config.out = (values.out as string | undefined) ??
+    `runs/${config.arch}-${config.dataset}-${config.optimizer}-seed${config.seed}`;
+  return { config, help: values.help as boolean };
+}
