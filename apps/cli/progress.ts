@@ -60,7 +60,7 @@ export class Progress {
       const filled = Math.round((done / Math.max(this.#total, 1)) * width);
       const bar = "█".repeat(filled) + "░".repeat(width - filled);
       this.#write(`\r\x1b[2K${this.#label} ${bar} ${done}/${this.#total} ${stats}`);
-    } else if (now - this.#lastLine > 10_000 || done === this.#total) {
+    } else if (now - this.#lastLine > 5_000 || done === 1 || done === this.#total) {
       this.#lastLine = now;
       this.#write(`${this.#label} ${done}/${this.#total} ${stats}\n`);
     }

@@ -189,15 +189,15 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   }
   await Deno.mkdir(out, { recursive: true });
 
-  const trainSet = await openSplit(config, "train");
-  const testSet = await openSplit(config, "test");
-  const info = trainSet.info;
+  // The model first: a refused --arch/--dataset pair fails before any data is read.
   const model = createModel(config.arch, config.dataset, {
     depth: config.depth,
     width: config.width,
     seed: config.seed,
-    classes: info.classes,
   });
+  const trainSet = await openSplit(config, "train");
+  const testSet = await openSplit(config, "test");
+  const info = trainSet.info;
   const params = model.parameters();
   const optimizer = makeOptimizer(config);
   if (config.optimizer === "agd") agdInit(params, { seed: config.seed });
@@ -265,6 +265,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       progress.start(`epoch ${epoch + 1}/${config.epochs}`, loader.length, config.train_bs);
       let step = 0;
       let samples = 0;
+      let lastYield = performance.now();
       for await (const batch of loader) {
         if (step < skipSteps) {
           step++;
@@ -300,6 +301,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           );
         }
         progress.update(step, { loss: shownLoss, eta: shownEta });
+        // Let timers and signal handlers run: on the CPU backend every await above
+        // resolves as a microtask, which would starve Ctrl-C until the epoch ends.
+        if (performance.now() - lastYield > 50) {
+          await new Promise((r) => setTimeout(r, 0));
+          lastYield = performance.now();
+        }
         if (options.signal?.aborted) break;
       }
       const epochEtas = [...sums.etas, ...(await Promise.all(etas))];

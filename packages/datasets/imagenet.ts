@@ -1,0 +1,421 @@
+/**
+ * ImageNet-style datasets: an ImageFolder layout (`<split>/<class>/*.JPEG`,
+ * class index = position of the folder name in sorted order, like
+ * torchvision) or WebDataset tar shards (`*.tar` with `key.jpg` + `key.cls`).
+ * Images are read lazily and decoded + transformed in Web Workers.
+ *
+ * @module
+ */
+
+import type { Dataset, LoadOptions, LoadResult } from "./dataset.ts";
+import { type DatasetInfo, datasetInfo, type Split } from "./info.ts";
+import { type DecoderName, type JpegDecoder, loadDecoder } from "./jpeg.ts";
+import { imagenetTransform, type ImageTransformConfig } from "./_pipeline.ts";
+import type { WorkRequest, WorkResponse } from "./_imagenet_worker.ts";
+import { indexTar, readAt } from "./_tar.ts";
+import { seedFrom } from "./rng.ts";
+import { Normalizer } from "./transforms.ts";
+
+/** One image: a file, or a byte range of a tar shard. */
+export interface ImageSample {
+  /** File (or shard) path. */
+  path: string;
+  /** Byte offset inside a shard, or -1 for a whole file. */
+  offset: number;
+  /** Byte size inside a shard (unused for whole files). */
+  size: number;
+  /** Class index. */
+  label: number;
+}
+
+/** The samples of an image collection and its class names. */
+export interface ImageIndex {
+  /** Class names (folder names; for shards, the class indices as text). */
+  classes: string[];
+  /** Samples in a stable order (sorted by class, then file name; or shard order). */
+  samples: ImageSample[];
+}
+
+const JPEG_EXT = /\.(jpe?g)$/i;
+
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Lists `dir/<class>/*.jpg|*.jpeg` like torchvision's ImageFolder.
+ *
+ * @param dir The split folder.
+ * @returns Classes (sorted folder names) and samples.
+ */
+export async function scanImageFolder(dir: string): Promise<ImageIndex> {
+  const classes: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) classes.push(e.name);
+  } catch (e) {
+    throw new Error(`Cannot read ${dir}: ${(e as Error).message}; pass an ImageNet split folder.`);
+  }
+  classes.sort(byCodePoint);
+  if (classes.length === 0) {
+    throw new Error(
+      `Cannot use ${dir}: it has no class folders; put images in ${dir}/<class>/*.JPEG.`,
+    );
+  }
+  const samples: ImageSample[] = [];
+  for (let label = 0; label < classes.length; label++) {
+    const cdir = `${dir}/${classes[label]}`;
+    const names: string[] = [];
+    for await (const e of Deno.readDir(cdir)) {
+      if (e.isFile && JPEG_EXT.test(e.name)) names.push(e.name);
+    }
+    if (names.length === 0) {
+      throw new Error(
+        `Cannot use class folder ${cdir}: it contains no .JPEG/.jpg files; add images or remove the folder.`,
+      );
+    }
+    names.sort(byCodePoint);
+    for (const n of names) samples.push({ path: `${cdir}/${n}`, offset: -1, size: 0, label });
+  }
+  return { classes, samples };
+}
+
+/**
+ * Indexes WebDataset shards: pairs `key.jpg`/`key.jpeg` with `key.cls`
+ * (decimal class index) in each tar, reading only headers and the small
+ * `.cls` entries.
+ *
+ * @param shards Tar file paths, in order.
+ * @returns Samples and classes (`0 .. max label`).
+ */
+export async function scanTarShards(shards: readonly string[]): Promise<ImageIndex> {
+  const samples: ImageSample[] = [];
+  let maxLabel = -1;
+  for (const shard of shards) {
+    const groups = new Map<
+      string,
+      { jpg?: { offset: number; size: number }; cls?: { offset: number; size: number } }
+    >();
+    const order: string[] = [];
+    for (const e of await indexTar(shard)) {
+      const slash = e.name.lastIndexOf("/");
+      const dot = e.name.indexOf(".", slash + 1);
+      if (dot < 0) continue;
+      const key = e.name.slice(0, dot);
+      const ext = e.name.slice(dot + 1).toLowerCase();
+      let g = groups.get(key);
+      if (!g) {
+        groups.set(key, g = {});
+        order.push(key);
+      }
+      if (ext === "jpg" || ext === "jpeg") g.jpg = e;
+      else if (ext === "cls") g.cls = e;
+    }
+    for (const key of order) {
+      const g = groups.get(key)!;
+      if (!g.jpg || !g.cls) continue;
+      const text = new TextDecoder().decode(await readAt(shard, g.cls.offset, g.cls.size)).trim();
+      const label = Number(text);
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(label)) {
+        throw new Error(
+          `Cannot read ${shard}: ${key}.cls is "${
+            text.slice(0, 20)
+          }", expected a decimal class index; fix the shard.`,
+        );
+      }
+      maxLabel = Math.max(maxLabel, label);
+      samples.push({ path: shard, offset: g.jpg.offset, size: g.jpg.size, label });
+    }
+  }
+  if (samples.length === 0) {
+    throw new Error(
+      `Cannot use shards ${
+        shards.join(", ")
+      }: no key.jpg + key.cls pairs found; write WebDataset tars.`,
+    );
+  }
+  return { classes: Array.from({ length: maxLabel + 1 }, (_, i) => String(i)), samples };
+}
+
+/** Options of ImageNet datasets. */
+export interface ImageNetOptions {
+  /** RandomResizedCrop + flip (default: true for "train") or Resize + CenterCrop. */
+  augment?: boolean;
+  /** Output side (default 224). */
+  cropSize?: number;
+  /** Shorter side before the center crop of the test transform (default 256). */
+  resizeSize?: number;
+  /** RandomResizedCrop area range (default [0.08, 1]). */
+  scale?: [number, number];
+  /** RandomResizedCrop aspect ratio range (default [3/4, 4/3]). */
+  ratio?: [number, number];
+  /** Antialiased bilinear resize like PIL (default true). */
+  antialias?: boolean;
+  /** Apply Normalize after ToTensor (default true). */
+  normalize?: boolean;
+  /** Decoder workers (default `navigator.hardwareConcurrency`; 0 decodes on the main thread). */
+  workers?: number;
+  /** JPEG decoder (default sharp, falling back to @jsquash/jpeg). */
+  decoder?: DecoderName;
+  /** Number of classes (default: class folders, or max label + 1 for shards). */
+  classes?: number;
+  /** Split recorded in the dataset (default "train"). */
+  split?: Split;
+}
+
+interface Pending {
+  resolve: (r: WorkResponse) => void;
+  reject: (e: Error) => void;
+}
+
+/** A fixed pool of ImageNet decode workers, created lazily. */
+class WorkerPool {
+  #size: number;
+  #workers: Worker[] = [];
+  #busy: number[] = [];
+  #pending = new Map<number, Pending & { worker: number }>();
+  #nextId = 0;
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  #start(): void {
+    for (let i = 0; i < this.#size; i++) {
+      const w = new Worker(new URL("./_imagenet_worker.ts", import.meta.url), { type: "module" });
+      w.onmessage = (e: MessageEvent<WorkResponse>) => {
+        const p = this.#pending.get(e.data.id);
+        if (!p) return;
+        this.#pending.delete(e.data.id);
+        this.#busy[p.worker]--;
+        if (e.data.fatal) p.reject(new Error(e.data.fatal));
+        else p.resolve(e.data);
+      };
+      w.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        for (const [id, p] of this.#pending) {
+          if (p.worker === i) {
+            this.#pending.delete(id);
+            p.reject(new Error(`ImageNet decode worker failed: ${e.message}`));
+          }
+        }
+      };
+      this.#workers.push(w);
+      this.#busy.push(0);
+    }
+  }
+
+  run(req: Omit<WorkRequest, "id">): Promise<WorkResponse> {
+    if (this.#workers.length === 0) this.#start();
+    let best = 0;
+    for (let i = 1; i < this.#workers.length; i++) if (this.#busy[i] < this.#busy[best]) best = i;
+    const id = this.#nextId++;
+    this.#busy[best]++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, worker: best });
+      this.#workers[best].postMessage({ ...req, id });
+    });
+  }
+
+  close(): void {
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+    this.#busy = [];
+    for (const p of this.#pending.values()) p.reject(new Error("The ImageNet dataset was closed."));
+    this.#pending.clear();
+  }
+}
+
+/** An ImageNet-style dataset read lazily from a folder or tar shards. */
+export class ImageNetDataset implements Dataset {
+  /** Metadata (height/width are the crop size). */
+  readonly info: DatasetInfo;
+  /** The split. */
+  readonly split: Split;
+  /** Number of samples. */
+  readonly length: number;
+  /** Whether RandomResizedCrop + flip is applied. */
+  readonly augment: boolean;
+  /** Class names and samples. */
+  readonly index: ImageIndex;
+  #config: ImageTransformConfig;
+  #pool?: WorkerPool;
+  #workers: number;
+  #decoder?: DecoderName;
+  #local?: { decode: Promise<JpegDecoder>; normalizer: Normalizer };
+
+  /**
+   * Creates the dataset from an index.
+   *
+   * @param index Classes and samples, from {@linkcode scanImageFolder} or {@linkcode scanTarShards}.
+   * @param options Transform, worker and decoder options.
+   */
+  constructor(index: ImageIndex, options: ImageNetOptions = {}) {
+    this.index = index;
+    this.split = options.split ?? "train";
+    this.length = index.samples.length;
+    this.augment = options.augment ?? this.split === "train";
+    const base = datasetInfo("imagenet");
+    const crop = options.cropSize ?? 224;
+    this.info = {
+      ...base,
+      height: crop,
+      width: crop,
+      classes: options.classes ?? index.classes.length,
+      trainSize: this.split === "train" ? this.length : base.trainSize,
+      testSize: this.split === "test" ? this.length : base.testSize,
+    };
+    this.#config = {
+      augment: this.augment,
+      cropSize: crop,
+      resizeSize: options.resizeSize ?? Math.round(crop * 256 / 224),
+      scale: options.scale ?? [0.08, 1],
+      ratio: options.ratio ?? [3 / 4, 4 / 3],
+      antialias: options.antialias ?? true,
+      mean: [...base.mean],
+      std: [...base.std],
+      normalize: options.normalize ?? true,
+    };
+    this.#workers = options.workers ?? navigator.hardwareConcurrency ?? 1;
+    this.#decoder = options.decoder;
+  }
+
+  /**
+   * Label of a sample.
+   *
+   * @param index The sample index.
+   * @returns Its class index.
+   */
+  labelOf(index: number): number {
+    return this.index.samples[index].label;
+  }
+
+  /**
+   * Reads, decodes, transforms and normalizes samples, in parallel workers.
+   * Undecodable images are left out and reported in `skipped`/`errors`.
+   *
+   * @param indices Sample indices.
+   * @param options Seed and epoch.
+   * @returns The batch.
+   */
+  async load(indices: ArrayLike<number>, options: LoadOptions): Promise<LoadResult> {
+    const n = indices.length;
+    const items = Array.from({ length: n }, (_, k) => {
+      const i = indices[k];
+      const s = this.index.samples[i];
+      if (!s) {
+        throw new RangeError(
+          `Cannot load sample ${i} of ImageNet: valid indices are 0..${this.length - 1}.`,
+        );
+      }
+      return {
+        path: s.path,
+        offset: s.offset,
+        size: s.size,
+        seed: seedFrom([options.seed, options.epoch, i]),
+      };
+    });
+    const plane = 3 * this.#config.cropSize * this.#config.cropSize;
+    const parts: WorkResponse[] = [];
+    if (this.#workers <= 0) {
+      parts.push(await this.#loadLocal(items));
+    } else {
+      this.#pool ??= new WorkerPool(this.#workers);
+      const chunk = Math.ceil(n / this.#workers);
+      const reqs: Promise<WorkResponse>[] = [];
+      for (let s = 0; s < n; s += chunk) {
+        reqs.push(
+          this.#pool.run({
+            decoder: this.#decoder,
+            config: this.#config,
+            items: items.slice(s, s + chunk),
+          }),
+        );
+      }
+      parts.push(...await Promise.all(reqs));
+    }
+    let good = 0;
+    for (const p of parts) for (const o of p.ok) good += o;
+    const images = new Float32Array(good * plane);
+    const labels = new Int32Array(good);
+    const errors: string[] = [];
+    let k = 0;
+    let m = 0;
+    for (const p of parts) {
+      errors.push(...p.errors);
+      for (let j = 0; j < p.ok.length; j++, k++) {
+        if (!p.ok[j]) continue;
+        images.set(p.images.subarray(j * plane, (j + 1) * plane), m * plane);
+        labels[m++] = this.index.samples[indices[k]].label;
+      }
+    }
+    return { images, labels, size: good, skipped: n - good, errors };
+  }
+
+  async #loadLocal(items: WorkRequest["items"]): Promise<WorkResponse> {
+    const cfg = this.#config;
+    this.#local ??= {
+      decode: loadDecoder(this.#decoder),
+      normalizer: new Normalizer(cfg.normalize ? cfg : { mean: [0, 0, 0], std: [1, 1, 1] }),
+    };
+    const decode = await this.#local.decode;
+    const plane = 3 * cfg.cropSize * cfg.cropSize;
+    const images = new Float32Array(items.length * plane);
+    const ok = new Uint8Array(items.length);
+    const errors: string[] = [];
+    for (let k = 0; k < items.length; k++) {
+      const it = items[k];
+      const where = it.offset >= 0 ? `${it.path} at byte ${it.offset}` : it.path;
+      try {
+        const bytes = it.offset >= 0
+          ? await readAt(it.path, it.offset, it.size)
+          : await Deno.readFile(it.path);
+        const img = await decode(bytes);
+        this.#local.normalizer.apply(imagenetTransform(img, cfg, it.seed), images, k * plane);
+        ok[k] = 1;
+      } catch (e) {
+        errors.push(`${where}: not a decodable JPEG (${(e as Error).message})`);
+      }
+    }
+    return { id: 0, images, ok, errors };
+  }
+
+  /** Terminates the decode workers. */
+  close(): void {
+    this.#pool?.close();
+    this.#pool = undefined;
+  }
+
+  /** Same as {@linkcode ImageNetDataset.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Opens an ImageNet split folder: WebDataset mode when it holds `*.tar`
+ * files, else ImageFolder mode (`<class>/*.JPEG`).
+ *
+ * @param dir The split folder (e.g. `imagenet/train`).
+ * @param options Transform, worker and decoder options.
+ * @returns The dataset; call `close()` to stop its workers.
+ */
+export async function openImageNet(
+  dir: string,
+  options: ImageNetOptions = {},
+): Promise<ImageNetDataset> {
+  const shards: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(".tar")) shards.push(`${dir}/${e.name}`);
+    }
+  } catch (e) {
+    throw new Error(
+      `Cannot read ${dir}: ${
+        (e as Error).message
+      }; put <class>/*.JPEG folders or WebDataset .tar shards there.`,
+    );
+  }
+  shards.sort(byCodePoint);
+  const index = shards.length > 0 ? await scanTarShards(shards) : await scanImageFolder(dir);
+  return new ImageNetDataset(index, options);
+}
