@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 
 /** Everything a training run is configured by (saved as config.json). */
 export interface TrainConfig {
@@ -172,20 +172,16 @@ function parseNumber(flag: string, text: string, kind: "int" | "number"): number
 
 /** Parses the training flags, or throws a {@link UsageError}; `help` is true for --help. */
 export function parseTrainArgs(argv: string[]): { config: TrainConfig; help: boolean } {
-  const options = Object.fromEntries(
+  const options: ParseArgsOptionsConfig = Object.fromEntries(
     Object.entries(FLAGS).map((
       [k, s],
     ) => [k, { type: s.type, ...(s.default !== undefined ? { default: s.default } : {}) }]),
-  );
+  ) as ParseArgsOptionsConfig;
   let values: Record<string, string | boolean | undefined>;
   try {
-    // deno-lint-ignore no-explicit-any
-    ({ values } = parseArgs({
-      args: argv,
-      options: options as any,
-      strict: true,
-      allowPositionals: false,
-    }) as any);
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }) as {
+      values: Record<string, string | boolean | undefined>;
+    });
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0].replace(/^TypeError.*?: /, ""));
   }

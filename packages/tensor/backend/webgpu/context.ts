@@ -6,8 +6,13 @@
  *
  * Binding convention for every shader: `@group(0) @binding(0)` is the uniform
  * block when `uniforms` is given; the storage `buffers` follow in order from the
- * next binding (inputs `read`, the output `read_write`). Each `.wgsl` file names
- * its bindings in a header comment.
+ * next binding (inputs `read`, the output `read_write`). A texture in `buffers`
+ * binds its default view (a `texture_2d<f32>` or a write-only storage
+ * texture). Each `.wgsl` file names its bindings in a header comment.
+ *
+ * Variants: an op may have several implementations whose speed depends on the
+ * adapter (see `kernels.ts`); {@link GpuContext.variant} tells a kernel which
+ * one the runtime measured fastest here.
  *
  * @module
  */
@@ -46,8 +51,16 @@ export interface Dispatch {
   constants?: Record<string, number>;
   /** Bytes of the uniform block at binding 0 (u32/i32/f32 packed, 16-byte padded by runtime). */
   uniforms?: ArrayBuffer;
-  /** Storage buffers bound from binding 1 (or 0 without uniforms), in order. */
-  buffers: GPUBuffer[];
+  /**
+   * Storage buffers (or textures, bound through their default view) bound
+   * from binding 1 (or 0 without uniforms), in order.
+   */
+  buffers: (GPUBuffer | GPUTexture)[];
+  /**
+   * Binding numbers of `buffers`, where an entry point does not use them
+   * consecutively (default: consecutive, as above).
+   */
+  bindings?: number[];
   /** Workgroup counts; each at most 65535 (use {@link grid} for large 1-D work). */
   workgroups: [number, number?, number?];
 }
@@ -60,6 +73,17 @@ export interface GpuContext {
   dispatch(d: Dispatch): void;
   /** Borrows a storage buffer of at least `bytes` for this op only. */
   scratch(bytes: number): GPUBuffer;
+  /**
+   * Borrows a 2-D texture for this op only, usable as a sampled texture and
+   * as a write-only storage texture.
+   */
+  scratchTexture(width: number, height: number, format: GPUTextureFormat): GPUTexture;
+  /**
+   * The name of the variant of `op` chosen for this adapter (measured once per
+   * adapter when the backend is created, or forced by its options), or
+   * undefined when `op` has no variants or none was chosen.
+   */
+  variant(op: string): string | undefined;
 }
 
 /** A WGSL kernel for op `P`: records dispatches that fill `out`. */

@@ -1,0 +1,176 @@
+/**
+ * Static file server of the ONNX demo page (apps/web): the page itself, a
+ * local copy of onnxruntime-web and protobufjs (from Deno's npm cache: the
+ * network may be closed), the ONNX schema, and the .onnx models of a folder.
+ *
+ * ```sh
+ * deno run -A apps/web/serve.ts --models runs/ --port 8000
+ * # then open http://127.0.0.1:8000/?model=/models/model.onnx
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** onnxruntime-web version served to the page (the one the exporter is tested with). */
+export const ORT_VERSION = "1.30.0";
+/** protobufjs version served to the page. */
+export const PROTOBUFJS_VERSION = "8.8.1";
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** Port (default 0: any free port). */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  hostname?: string;
+  /** Folder whose .onnx files are served under /models/ (default: none). */
+  models?: string;
+  /** Log requests to the console (default false). */
+  log?: boolean;
+}
+
+/** A running server. */
+export interface WebServer {
+  /** Base URL, e.g. http://127.0.0.1:8000/ */
+  url: string;
+  /** Stops the server. */
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  mjs: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  wasm: "application/wasm",
+  onnx: "application/octet-stream",
+  proto: "text/plain; charset=utf-8",
+  json: "application/json",
+  map: "application/json",
+};
+
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** The folder holding an npm package's file, downloading the package into Deno's cache if needed. */
+async function npmDir(
+  specifier: string,
+  install: () => Promise<unknown>,
+  probe: string,
+): Promise<URL> {
+  const dir = new URL("./", import.meta.resolve(specifier));
+  try {
+    await Deno.stat(new URL(probe, dir));
+  } catch {
+    await install();
+  }
+  return dir;
+}
+
+/**
+ * Starts the static server.
+ *
+ * @param options port, address, models folder
+ * @returns its URL and a close function
+ * @example
+ * ```ts ignore
+ * import { startServer } from "./serve.ts";
+ * const server = await startServer({ models: "runs" });
+ * console.log(`open ${server.url}?model=/models/model.onnx`);
+ * ```
+ */
+export async function startServer(options: ServerOptions = {}): Promise<WebServer> {
+  const ortDir = await npmDir(
+    `npm:onnxruntime-web@${ORT_VERSION}/ort-wasm-simd-threaded.wasm`,
+    () => import("npm:onnxruntime-web@1.30.0"),
+    "ort.webgpu.min.mjs",
+  );
+  const protobufDir = await npmDir(
+    `npm:protobufjs@${PROTOBUFJS_VERSION}`,
+    () => import("npm:protobufjs@8.8.1"),
+    "dist/protobuf.min.js",
+  );
+  const appDir = new URL("./", import.meta.url);
+  const routes: Record<string, URL> = {
+    "/": new URL("index.html", appDir),
+    "/index.html": new URL("index.html", appDir),
+    "/main.js": new URL("main.js", appDir),
+    "/style.css": new URL("style.css", appDir),
+    "/onnx.proto": new URL("../../packages/onnx-export/onnx.proto", appDir),
+    "/vendor/protobuf.min.js": new URL("dist/protobuf.min.js", protobufDir),
+  };
+  const models = options.models;
+
+  const resolve = async (
+    path: string,
+  ): Promise<{ file: URL | string } | { json: string } | undefined> => {
+    if (routes[path]) return { file: routes[path] };
+    const [, dir, name] = path.match(/^\/(vendor\/ort|models)\/([^/]+)$/) ?? [];
+    if (dir === "models" && models && name === "index.json") {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(models)) {
+        if (e.isFile && e.name.endsWith(".onnx")) names.push(e.name);
+      }
+      return { json: JSON.stringify(names.sort()) };
+    }
+    if (!name || !SAFE_NAME.test(name)) return undefined;
+    if (dir === "vendor/ort" && /\.(m?js|wasm|map)$/.test(name)) {
+      return { file: new URL(name, ortDir) };
+    }
+    if (dir === "models" && models && name.endsWith(".onnx")) return { file: `${models}/${name}` };
+    return undefined;
+  };
+
+  const server = Deno.serve({
+    port: options.port ?? 0,
+    hostname: options.hostname ?? "127.0.0.1",
+    onListen: () => {},
+  }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    if (options.log) console.log(req.method, path);
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return new Response("method not allowed", { status: 405 });
+    }
+    if (path === "/favicon.ico") return new Response(null, { status: 204 });
+    const target = await resolve(path);
+    if (!target) return new Response("not found", { status: 404 });
+    if ("json" in target) {
+      return new Response(target.json, { headers: { "content-type": TYPES.json } });
+    }
+    try {
+      const body = await Deno.readFile(target.file);
+      const ext = String(target.file).split(".").pop() ?? "";
+      return new Response(req.method === "HEAD" ? null : body, {
+        headers: {
+          "content-type": TYPES[ext] ?? "application/octet-stream",
+          "cache-control": "no-cache",
+        },
+      });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  const addr = server.addr as Deno.NetAddr;
+  return {
+    url: `http://${addr.hostname}:${addr.port}/`,
+    close: () => server.shutdown(),
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      port: { type: "string", default: "8000" },
+      hostname: { type: "string", default: "127.0.0.1" },
+      models: { type: "string" },
+    },
+  });
+  const server = await startServer({
+    port: Number(values.port),
+    hostname: values.hostname,
+    models: values.models,
+    log: true,
+  });
+  console.log(`Serving the ONNX demo at ${server.url}`);
+  if (values.models) console.log(`models: ${server.url}models/index.json`);
+}

@@ -1,0 +1,285 @@
+// 2-D convolution (NCHW input, OIHW weight, groups 1, zero padding) and its
+// two gradients as implicit GEMMs: the same 64×64-tile, 4×4-per-thread,
+// K-step-16 scheme as matmul.wgsl, with the im2col matrix gathered on the fly
+// into workgroup memory instead of being materialised.
+//
+// Bindings (group 0), entry point `main`:
+//   0: uniform Conv   1: in0 array<f32> (read)   2: in1 array<f32> (read)
+//   3: out array<f32> (read_write)
+//
+// MODE (override constant) picks the GEMM. P = OH·OW, HW = H·W, R = kh·kw;
+// "gather" means a window read that is 0 in the padding.
+//   0 conv2d:             in0 = x, in1 = w. Rows m = (n, oy, ox) over N·P,
+//                         cols j = o over O, k = (c, ky, kx) over C·R.
+//                         A[m,k] = gather x, B[k,j] = w[j·C·R + k].
+//                         out[n, j, oy, ox].
+//   1 conv2d_grad_input:  in0 = dy, in1 = w (a transposed convolution).
+//                         Rows m = (n, iy, ix) over N·HW, cols j = c over C,
+//                         k = (o, ky, kx) over O·R. A[m,k] = dy[n, o, oy, ox]
+//                         where oy·sh = iy + ph − ky exactly (else 0),
+//                         B[k,j] = w[o, j, ky, kx]. out[n, j, iy, ix].
+//   2 conv2d_grad_weight: in0 = x, in1 = dy. Rows m = (c, ky, kx) over C·R,
+//                         cols j = o over O, k = (n, oy, ox) over N·P.
+//                         A[m,k] = gather x, B[k,j] = dy[n, j, oy, ox].
+//                         out[j, m] (that is dw[o, c, ky, kx]).
+// Rows always run along the output's contiguous axis, so neighbouring threads
+// store to neighbouring addresses.
+//
+// Split-K (mode 2, where K = N·OH·OW is long and M·N small): workgroup z sums
+// K range [z·kchunk, (z+1)·kchunk) into out[z·M·N + ...]; the host adds the
+// slices. With one slice this is the plain result.
+//
+// Texture variant (see matmul.wgsl): `pack_a` and `pack_b` gather A and B of
+// the same GEMMs into rgba32float textures in main_tex's layout, 4 k (pack_a)
+// or 4 j (pack_b) per texel, zero outside [0, M) × [k0, kend) × [0, N):
+//   pack_a  0: uniform Conv  1: in0 (read)  2: dst texture_storage_2d<rgba32float, write>
+//           texel (x, y) = A[m0 + y, k0 + 4x + c]
+//   pack_b  0: uniform Conv  2: in1 (read)  3: dst_b texture_storage_2d<rgba32float, write>
+//           texel (x, y) = B[k0 + y, 4x + c] (explicit bindings 2 and 3: in1 is
+//           binding 2 in every entry point)
+
+override MODE: u32 = 0u;
+
+const BM = 64u;
+const BN = 64u;
+const BK = 16u;
+const THREADS = 256u;
+
+struct Conv {
+  m: u32,
+  n: u32,
+  k: u32,
+  kchunk: u32,
+  batch: u32,
+  c: u32,
+  h: u32,
+  w: u32,
+  o: u32,
+  oh: u32,
+  ow: u32,
+  kh: u32,
+  kw: u32,
+  sh: u32,
+  sw: u32,
+  ph: u32,
+  pw: u32,
+  // Used by pack_a / pack_b only:
+  m0: u32,    // first row (pack_a)
+  k0: u32,    // first k
+  kend: u32,  // end of this K chunk
+  width: u32, // texture size
+  height: u32,
+  pad0: u32,
+  pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> U: Conv;
+@group(0) @binding(1) var<storage, read> in0: array<f32>;
+@group(0) @binding(2) var<storage, read> in1: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+var<workgroup> As: array<f32, 1024>; // [BK][BM]
+var<workgroup> Bs: array<f32, 1024>; // [BK][BN]
+
+// Per-thread facts about the one A row this thread loads (modes 0 and 1).
+struct Row {
+  valid: bool,
+  base: u32, // offset of the row's image (mode 0: x[n]; mode 1: dy[n])
+  y: i32,    // mode 0: oy·sh − ph; mode 1: iy + ph
+  x: i32,    // mode 0: ox·sw − pw; mode 1: ix + pw
+}
+
+fn row_of(m: u32) -> Row {
+  var r: Row;
+  r.valid = m < U.m;
+  if (MODE == 0u) {
+    let p = U.oh * U.ow;
+    let n = m / p;
+    let q = m % p;
+    r.base = n * U.c * U.h * U.w;
+    r.y = i32((q / U.ow) * U.sh) - i32(U.ph);
+    r.x = i32((q % U.ow) * U.sw) - i32(U.pw);
+  } else {
+    let hw = U.h * U.w;
+    let n = m / hw;
+    let q = m % hw;
+    r.base = n * U.o * U.oh * U.ow;
+    r.y = i32(q / U.w + U.ph);
+    r.x = i32(q % U.w + U.pw);
+  }
+  return r;
+}
+
+// A[m, k] for modes 0 and 1, given the row's facts.
+fn load_a_row(row: Row, k: u32) -> f32 {
+  let taps = U.kh * U.kw;
+  let ch = k / taps;
+  let t = k % taps;
+  let ky = i32(t / U.kw);
+  let kx = i32(t % U.kw);
+  if (MODE == 0u) {
+    let iy = row.y + ky;
+    let ix = row.x + kx;
+    if (iy < 0 || ix < 0 || iy >= i32(U.h) || ix >= i32(U.w)) { return 0.0; }
+    return in0[row.base + (ch * U.h + u32(iy)) * U.w + u32(ix)];
+  }
+  let ty = row.y - ky;
+  let tx = row.x - kx;
+  if (ty < 0 || tx < 0) { return 0.0; }
+  let oy = u32(ty) / U.sh;
+  let ox = u32(tx) / U.sw;
+  if (oy * U.sh != u32(ty) || ox * U.sw != u32(tx) || oy >= U.oh || ox >= U.ow) {
+    return 0.0;
+  }
+  return in0[row.base + (ch * U.oh + oy) * U.ow + ox];
+}
+
+// A[m, k] for mode 2: x gathered at tap m = (c, ky, kx), position k = (n, oy, ox).
+fn load_a_weight(m: u32, k: u32) -> f32 {
+  let taps = U.kh * U.kw;
+  let ch = m / taps;
+  let t = m % taps;
+  let p = U.oh * U.ow;
+  let n = k / p;
+  let q = k % p;
+  let iy = i32((q / U.ow) * U.sh + t / U.kw) - i32(U.ph);
+  let ix = i32((q % U.ow) * U.sw + t % U.kw) - i32(U.pw);
+  if (iy < 0 || ix < 0 || iy >= i32(U.h) || ix >= i32(U.w)) { return 0.0; }
+  return in0[((n * U.c + ch) * U.h + u32(iy)) * U.w + u32(ix)];
+}
+
+// B[k, j].
+fn load_b(k: u32, j: u32) -> f32 {
+  if (MODE == 0u) {
+    return in1[j * U.k + k];
+  }
+  if (MODE == 1u) {
+    let taps = U.kh * U.kw;
+    return in1[((k / taps) * U.n + j) * taps + k % taps];
+  }
+  let p = U.oh * U.ow;
+  return in1[((k / p) * U.o + j) * p + k % p];
+}
+
+// Output offset of C[m, j] (before the split-K slice offset).
+fn out_index(m: u32, j: u32) -> u32 {
+  if (MODE == 0u) {
+    let p = U.oh * U.ow;
+    return ((m / p) * U.o + j) * p + m % p;
+  }
+  if (MODE == 1u) {
+    let hw = U.h * U.w;
+    return ((m / hw) * U.c + j) * hw + m % hw;
+  }
+  return j * U.m + m;
+}
+
+@compute @workgroup_size(16, 16)
+fn main(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let m0 = wg.x * BM;
+  let n0 = wg.y * BN;
+  let kbeg = wg.z * U.kchunk;
+  let kend = min(U.k, kbeg + U.kchunk);
+
+  // Modes 0 and 1 load A with m fastest: element e = li + 256·r has
+  // m = e % 64 = li % 64 for every r, so the row is decoded once.
+  let row = row_of(m0 + li % BM);
+
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+
+  for (var k0 = kbeg; k0 < kend; k0 += BK) {
+    for (var r = 0u; r < 4u; r++) {
+      let e = li + THREADS * r;
+      if (MODE == 2u) {
+        let kl = e % BK;
+        let ml = e / BK;
+        let m = m0 + ml;
+        let k = k0 + kl;
+        var v = 0.0;
+        if (m < U.m && k < kend) { v = load_a_weight(m, k); }
+        As[kl * BM + ml] = v;
+      } else {
+        let kl = e / BM;
+        let k = k0 + kl;
+        var v = 0.0;
+        if (row.valid && k < kend) { v = load_a_row(row, k); }
+        As[kl * BM + li % BM] = v;
+      }
+      let kl2 = e % BK;
+      let nl = e / BK;
+      let j = n0 + nl;
+      let k2 = k0 + kl2;
+      var w = 0.0;
+      if (j < U.n && k2 < kend) { w = load_b(k2, j); }
+      Bs[kl2 * BN + nl] = w;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      let ar = kk * BM + lid.x;
+      let br = kk * BN + lid.y;
+      let av = vec4<f32>(As[ar], As[ar + 16u], As[ar + 32u], As[ar + 48u]);
+      acc0 += av * Bs[br];
+      acc1 += av * Bs[br + 16u];
+      acc2 += av * Bs[br + 32u];
+      acc3 += av * Bs[br + 48u];
+    }
+    workgroupBarrier();
+  }
+
+  let base = wg.z * U.m * U.n;
+  let m = m0 + lid.x;
+  store_col(base, m, n0 + lid.y, acc0);
+  store_col(base, m, n0 + lid.y + 16u, acc1);
+  store_col(base, m, n0 + lid.y + 32u, acc2);
+  store_col(base, m, n0 + lid.y + 48u, acc3);
+}
+
+// Stores C[m + 16·i, j] = v[i] for i < 4.
+fn store_col(base: u32, m: u32, j: u32, v: vec4<f32>) {
+  if (j >= U.n) { return; }
+  for (var i = 0u; i < 4u; i++) {
+    let mi = m + 16u * i;
+    if (mi < U.m) { out[base + out_index(mi, j)] = v[i]; }
+  }
+}
+
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(3) var dst_b: texture_storage_2d<rgba32float, write>;
+
+@compute @workgroup_size(8, 8)
+fn pack_a(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= U.width || gid.y >= U.height) { return; }
+  let m = U.m0 + gid.y;
+  var v = vec4<f32>(0.0);
+  if (m < U.m) {
+    let row = row_of(m);
+    for (var c = 0u; c < 4u; c++) {
+      let k = U.k0 + gid.x * 4u + c;
+      if (k < U.kend) {
+        if (MODE == 2u) { v[c] = load_a_weight(m, k); } else { v[c] = load_a_row(row, k); }
+      }
+    }
+  }
+  textureStore(dst, vec2<u32>(gid.x, gid.y), v);
+}
+
+@compute @workgroup_size(8, 8)
+fn pack_b(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= U.width || gid.y >= U.height) { return; }
+  let k = U.k0 + gid.y;
+  var v = vec4<f32>(0.0);
+  if (k < U.kend) {
+    for (var c = 0u; c < 4u; c++) {
+      let j = gid.x * 4u + c;
+      if (j < U.n) { v[c] = load_b(k, j); }
+    }
+  }
+  textureStore(dst_b, vec2<u32>(gid.x, gid.y), v);
+}
