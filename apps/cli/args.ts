@@ -147,7 +147,13 @@ export function usage(): string {
     const def = spec.default !== undefined && spec.type === "string"
       ? ` (default ${spec.default})`
       : "";
-    lines.push(`  --${name}${value}`.padEnd(44) + spec.help + def);
+    const left = `  --${name}${value}`;
+    // A long choice list gets the help on its own line rather than running into it.
+    lines.push(
+      left.length < 43
+        ? left.padEnd(44) + spec.help + def
+        : `${left}\n${"".padEnd(44)}${spec.help}${def}`,
+    );
   }
   return lines.join("\n");
 }

@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
           inputShape: info.input,
           arch: config.arch,
           dataset: config.dataset,
-          classes: result.model.parameters().at(-1)!.value.shape[0],
+          metadata: { depth: config.depth, width: config.width, seed: config.seed },
         });
         await Deno.writeFile(config.export, bytes);
         console.log(`Exported ${config.export} (${bytes.length} bytes)`);

@@ -1,8 +1,10 @@
 /**
  * The training loop: AGD (or a baseline) on a model and dataset, with per-epoch
  * metrics, atomic checkpoints, resume, and NaN detection. A step never waits
- * for the GPU: loss and accuracy accumulate on the device and values are read
- * back asynchronously (the loop stays at most two steps ahead of the GPU).
+ * for the GPU: loss, accuracy and η accumulate on the device and are read back
+ * once every {@link READ_EVERY} steps, asynchronously; the loop waits only for
+ * the read issued one period earlier, so the GPU never runs dry and the
+ * queue never grows without bound.
  *
  * @module
  */
@@ -34,6 +36,7 @@ import {
 import type { TrainConfig } from "./args.ts";
 import type { EpochMetrics } from "./plot.ts";
 import { Progress } from "./progress.ts";
+import { type StatValues, StepStats } from "./step_stats.ts";
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -91,12 +94,38 @@ class Subset implements Dataset {
 }
 
 /** Partial sums of an interrupted epoch, saved in the checkpoint to resume exactly. */
-interface EpochSums {
-  loss: number;
-  correct: number;
+interface EpochSums extends StatValues {
   samples: number;
-  etas: number[];
+  steps: number;
   seconds: number;
+}
+
+const NO_SUMS: EpochSums = {
+  loss: 0,
+  correct: 0,
+  etaSum: 0,
+  etaMin: Infinity,
+  etaMax: -Infinity,
+  samples: 0,
+  steps: 0,
+  seconds: 0,
+};
+
+/** Steps between reads of the running statistics (progress display and NaN check). */
+const READ_EVERY = 10;
+
+/** Adds this epoch's GPU statistics to those of the interrupted part before a resume. */
+function combine(before: EpochSums, now: StatValues, samples: number, steps: number): EpochSums {
+  return {
+    loss: before.loss + now.loss,
+    correct: before.correct + now.correct,
+    etaSum: before.etaSum + now.etaSum,
+    etaMin: Math.min(before.etaMin, now.etaMin),
+    etaMax: Math.max(before.etaMax, now.etaMax),
+    samples: before.samples + samples,
+    steps: before.steps + steps,
+    seconds: before.seconds,
+  };
 }
 
 const CHECKPOINT = "checkpoint.safetensors";
@@ -204,7 +233,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   let startEpoch = 0;
   let skipSteps = 0;
-  let sums: EpochSums = { loss: 0, correct: 0, samples: 0, etas: [], seconds: 0 };
+  let sums: EpochSums = NO_SUMS;
   let globalStep = 0;
   if (config.resume) {
     const { metadata, extra } = await loadCheckpoint(checkpointPath, model, {
@@ -213,7 +242,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     startEpoch = Number(metadata.epoch);
     skipSteps = Number(metadata.step);
     globalStep = Number(metadata.global_step ?? 0);
-    if (metadata.partial) sums = JSON.parse(metadata.partial);
+    // JSON has no Infinity (etaMin/etaMax before a first step): null falls back to NO_SUMS.
+    if (metadata.partial) {
+      sums = { ...NO_SUMS, ...JSON.parse(metadata.partial, (_, v) => v ?? undefined) };
+    }
     const state = new Map([...extra].map(([k, v]) => [k.slice("optimizer.".length), v]));
     if (optimizer instanceof Adam) optimizer.loadState(state, globalStep);
     else optimizer.loadState(state);
@@ -252,15 +284,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       loader.epoch = epoch;
       const started = performance.now() - sums.seconds * 1000;
-      let lossSum = zeros([]);
-      let correctSum = zeros([]);
-      const etas: Promise<number>[] = [];
+      const stats = new StepStats();
+      const reads: Promise<void>[] = [];
       let shownLoss = NaN;
       let shownEta = NaN;
       let nonFinite = false;
-      const check = (v: number, what: string) => {
-        if (!Number.isFinite(v)) nonFinite = true;
-        return what === "loss" ? (shownLoss = v) : (shownEta = v);
+      const show = (v: StatValues, samplesSoFar: number, stepsSoFar: number) => {
+        const seen = combine(sums, v, samplesSoFar, stepsSoFar);
+        shownLoss = seen.loss / seen.samples;
+        shownEta = seen.etaSum / seen.steps;
+        if (!Number.isFinite(shownLoss) || !Number.isFinite(shownEta)) nonFinite = true;
       };
       progress.start(`epoch ${epoch + 1}/${config.epochs}`, loader.length, config.train_bs);
       let step = 0;
@@ -272,25 +305,23 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           continue;
         }
         const [x, y] = toTensors(batch, info);
-        const [nextLoss, nextCorrect] = tidy(() => {
+        const [lossSum, correct] = tidy(() => {
           const logits = model.forward(x);
           const loss = lossFn(logits, y);
           backward(loss);
-          return [add(lossSum, mul(loss, batch.size)), add(correctSum, countCorrect(logits, y))];
+          return [mul(loss, batch.size), countCorrect(logits, y)];
         });
         const eta = optimizer.step(params);
-        [lossSum, correctSum, x, y].forEach((t) => t.dispose());
-        lossSum = nextLoss;
-        correctSum = nextCorrect;
-        etas.push(eta.item().then((v) => (eta.dispose(), check(v, "eta"))));
+        stats.add(lossSum, correct, eta);
+        [lossSum, correct, eta, x, y].forEach((t) => t.dispose());
         step++;
         globalStep++;
         samples += batch.size;
-        // Stay at most two steps ahead of the GPU without ever waiting on the current one.
-        if (etas.length > 2) await etas[etas.length - 3];
-        if (step % 10 === 0) {
-          const seen = sums.samples + samples;
-          lossSum.item().then((v) => check((v + sums.loss) / seen, "loss"));
+        if (step % READ_EVERY === 0) {
+          const [n, k] = [samples, step - skipSteps];
+          reads.push(stats.read().then((v) => show(v, n, k)));
+          // Wait for the previous period's read only: the GPU keeps one period queued.
+          if (reads.length > 1) await reads[reads.length - 2];
         }
         if (nonFinite) {
           throw new NonFiniteLossError(
@@ -309,17 +340,13 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         }
         if (options.signal?.aborted) break;
       }
-      const epochEtas = [...sums.etas, ...(await Promise.all(etas))];
+      await Promise.all(reads);
       const total: EpochSums = {
-        loss: sums.loss + (await lossSum.item()),
-        correct: sums.correct + (await correctSum.item()),
-        samples: sums.samples + samples,
-        etas: epochEtas,
+        ...combine(sums, await stats.read(), samples, step - skipSteps),
         seconds: (performance.now() - started) / 1000,
       };
-      lossSum.dispose();
-      correctSum.dispose();
-      if (!Number.isFinite(total.loss) || epochEtas.some((v) => !Number.isFinite(v))) {
+      stats.dispose();
+      if (!Number.isFinite(total.loss) || !Number.isFinite(total.etaSum)) {
         throw new NonFiniteLossError(
           `Stopped in epoch ${epoch + 1}: the loss became ${
             total.loss / total.samples
@@ -341,9 +368,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       const test = await evaluate(model, testSet, config);
       const metrics: EpochMetrics = {
         epoch: epoch + 1,
-        eta_min: Math.min(...epochEtas),
-        eta_mean: epochEtas.reduce((a, b) => a + b, 0) / epochEtas.length,
-        eta_max: Math.max(...epochEtas),
+        eta_min: total.etaMin,
+        eta_mean: total.etaSum / total.steps,
+        eta_max: total.etaMax,
         train_loss: total.loss / total.samples,
         train_acc: total.correct / total.samples,
         test_loss: test.loss,
@@ -367,7 +394,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           }%  ` +
           `${Math.round(metrics.samples_per_s)} samples/s  ${metrics.seconds.toFixed(1)} s`,
       );
-      sums = { loss: 0, correct: 0, samples: 0, etas: [], seconds: 0 };
+      sums = NO_SUMS;
       skipSteps = 0;
       if (options.signal?.aborted) return { epochs: completed, interrupted: true, model };
     }
