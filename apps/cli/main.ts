@@ -31,10 +31,10 @@ export async function main(argv: string[]): Promise<number> {
     for (const s of signals) Deno.addSignalListener(s, onSignal);
     try {
       const result = await train(config, { signal: controller.signal });
-      if (!result.interrupted || result.epochs.length) {
+      if (result.primary && (!result.interrupted || result.epochs.length)) {
         await plotRuns([config.out], `${config.out}/curves.svg`);
       }
-      if (config.export && !result.interrupted) {
+      if (config.export && result.primary && !result.interrupted) {
         const { exportOnnx } = await import("@agd/onnx-export");
         const info = (await import("@agd/models")).DATASET_SHAPES[config.dataset];
         result.model.eval();

@@ -176,11 +176,9 @@ export async function plotRuns(runDirs: string[], outPath: string): Promise<void
     let label = dir.replace(/\/+$/, "").split("/").pop() ?? dir;
     try {
       const config = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
-      label =
-        `${config.arch} ${config.optimizer}${
-          config.optimizer === "agd" ? "" : ` lr ${config.lr}`
-        } ` +
-        `(${config.dataset}, seed ${config.seed})`;
+      const arch = config.arch === "fcn" ? `fcn d${config.depth} w${config.width}` : config.arch;
+      const optimizer = config.optimizer === "agd" ? "agd" : `${config.optimizer} lr ${config.lr}`;
+      label = `${arch} ${optimizer} (${config.dataset}, seed ${config.seed})`;
     } catch { /* no config: keep the directory name */ }
     runs.push({ label, epochs: await readMetrics(dir) });
   }

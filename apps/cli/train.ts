@@ -16,6 +16,7 @@ import {
   type DatasetName,
   openDataset,
 } from "@agd/datasets";
+import type { DataParallel } from "@agd/distributed";
 import { createModel, loadCheckpoint, type Module, saveCheckpoint } from "@agd/models";
 import {
   add,
@@ -54,6 +55,11 @@ export interface TrainResult {
   interrupted: boolean;
   /** The trained model (the caller disposes it). */
   model: Module;
+  /**
+   * Whether this process writes the run's outputs: true except on ranks other
+   * than 0 of a `--distribute` job, which leave curves and exports to rank 0.
+   */
+  primary: boolean;
 }
 
 /** A loss became NaN or infinite; the last good checkpoint is kept. */
@@ -160,11 +166,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Test-set loss and accuracy in evaluation mode (running BatchNorm statistics). */
+/**
+ * Test-set loss and accuracy in evaluation mode (running BatchNorm statistics);
+ * with `shard`, over that rank's share of the test set only.
+ */
 export async function evaluate(
   model: Module,
   dataset: Dataset,
   config: TrainConfig,
+  shard?: { rank: number; worldSize: number },
 ): Promise<{ loss: number; acc: number }> {
   const lossFn = config.loss === "mse" ? mseLoss : crossEntropyLoss;
   model.eval();
@@ -172,7 +182,7 @@ export async function evaluate(
   let correct = zeros([]);
   let samples = 0;
   for await (
-    const batch of createLoader(dataset, { batchSize: config.test_bs, seed: config.seed })
+    const batch of createLoader(dataset, { batchSize: config.test_bs, seed: config.seed, ...shard })
   ) {
     const [x, y] = toTensors(batch, dataset.info);
     const [nextLoss, nextCorrect] = tidy(() =>
@@ -193,19 +203,66 @@ export async function evaluate(
   return result;
 }
 
+/** Progress of ranks other than 0: only rank 0 prints. */
+class QuietProgress extends Progress {
+  override start(): void {}
+  override update(): void {}
+  override end(): void {}
+  override log(): void {}
+}
+
 /**
  * Trains as configured, appending to `<out>/metrics.jsonl` and checkpointing
  * to `<out>/checkpoint.safetensors` after every epoch (and on abort).
+ *
+ * With `--distribute` (under `mpirun`), this process is one rank of a
+ * data-parallel job (packages/distributed): it trains on its shard with
+ * train_bs / N samples per step and gradients averaged over ranks. Only rank 0
+ * writes files (`primary` in the result). Any error on any rank
+ * aborts the whole job.
  */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
-  if (config.distribute) {
-    throw new Error(
-      "Cannot use --distribute: data-parallel training over MPI is not implemented in this version",
-    );
+  if (!config.distribute) return await trainOn(config, options);
+  // Loaded only here: nothing else needs Open MPI installed.
+  const { DataParallel } = await import("@agd/distributed");
+  // Typed explicitly so that abort(), which returns never, ends the control flow.
+  const dist: DataParallel = DataParallel.init({ selectGpu: !config.cpu });
+  let result: TrainResult;
+  try {
+    result = await trainOn(config, options, dist);
+    await dist.finalize();
+  } catch (e) {
+    dist.abort(`rank ${dist.rank}: ${e instanceof Error ? e.message : e}`);
+  }
+  // Curves and ONNX export are rank 0's; other ranks may not even see its --out.
+  return { ...result, primary: dist.rank === 0 };
+}
+
+async function trainOn(
+  config: TrainConfig,
+  options: TrainOptions,
+  dist?: DataParallel,
+): Promise<TrainResult> {
+  const rank0 = !dist || dist.rank === 0;
+  if (dist) {
+    if (config.train_bs % dist.size !== 0) {
+      throw new Error(
+        `Cannot --distribute --train_bs ${config.train_bs} over ${dist.size} ranks: use a multiple of ${dist.size}`,
+      );
+    }
+    // Every rank stops after the same step, whichever rank was interrupted.
+    options = { ...options, signal: dist.agree(options.signal) };
   }
   if (config.cpu) setBackend(cpu());
   else await useWebGPU();
-  const progress = options.progress ?? new Progress();
+  const progress = rank0 ? options.progress ?? new Progress() : new QuietProgress();
+  if (dist) {
+    progress.log(
+      `Distributed over ${dist.size} ranks: ${
+        config.train_bs / dist.size
+      } samples per rank and step; rank 0: ${dist.notes.join("; ")}`,
+    );
+  }
   const out = config.out;
   const checkpointPath = `${out}/${CHECKPOINT}`;
   if (!config.resume && await exists(`${out}/metrics.jsonl`)) {
@@ -250,11 +307,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     if (optimizer instanceof Adam) optimizer.loadState(state, globalStep);
     else optimizer.loadState(state);
     progress.log(`Resuming ${out} at epoch ${startEpoch + 1}, step ${skipSteps}`);
-  } else {
+  } else if (rank0) {
     await Deno.writeTextFile(`${out}/config.json`, JSON.stringify(config, null, 2) + "\n");
   }
+  // Rank 0's weights (and BatchNorm statistics) are everybody's starting point.
+  if (dist) await dist.broadcast([...params, ...model.buffers()]);
 
   const save = async (epoch: number, step: number, partial?: EpochSums) => {
+    if (!rank0) return;
     const extra = new Map([...optimizer.state()].map(([k, v]) => [`optimizer.${k}`, v]));
     await saveCheckpoint(checkpointPath, model, {
       extra,
@@ -274,10 +334,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   };
 
   const lossFn = config.loss === "mse" ? mseLoss : crossEntropyLoss;
+  // Rank r takes every N-th sample of the shuffled epoch: step s of all ranks
+  // together covers exactly the single-process global batch s.
   const loader = createLoader(trainSet, {
-    batchSize: config.train_bs,
+    batchSize: config.train_bs / (dist?.size ?? 1),
     shuffle: true,
     seed: config.seed,
+    rank: dist?.rank ?? 0,
+    worldSize: dist?.size ?? 1,
   });
   const completed: EpochMetrics[] = [];
   try {
@@ -305,12 +369,15 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           continue;
         }
         const [x, y] = toTensors(batch, info);
+        const sync = dist?.syncGradients(params);
         const [lossSum, correct] = tidy(() => {
           const logits = model.forward(x);
           const loss = lossFn(logits, y);
+          sync?.watch(loss);
           backward(loss);
           return [mul(loss, batch.size), countCorrect(logits, y)];
         });
+        await sync?.done();
         const eta = optimizer.step(params);
         stats.add(lossSum, correct, eta);
         [lossSum, correct, eta, x, y].forEach((t) => t.dispose());
@@ -341,8 +408,15 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         if (options.signal?.aborted) break;
       }
       await Promise.all(reads);
+      let now = await stats.read();
+      if (dist) {
+        // η is the same on every rank; losses, counts and samples add up.
+        const [loss, correct, n] = await dist.sum([now.loss, now.correct, samples]);
+        now = { ...now, loss, correct };
+        samples = n;
+      }
       const total: EpochSums = {
-        ...combine(sums, await stats.read(), samples, step - skipSteps),
+        ...combine(sums, now, samples, step - skipSteps),
         seconds: (performance.now() - started) / 1000,
       };
       stats.dispose();
@@ -361,11 +435,23 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
             epoch + 1
           }, step ${step}); continue with --resume`,
         );
-        return { epochs: completed, interrupted: true, model };
+        return { epochs: completed, interrupted: true, model, primary: true };
       }
       progress.end();
       const trainSeconds = total.seconds;
-      const test = await evaluate(model, testSet, config);
+      let test: { loss: number; acc: number };
+      if (dist) {
+        // Like DDP's broadcast_buffers: evaluate (and save) rank 0's BatchNorm statistics.
+        await dist.broadcast(model.buffers());
+        const shard = await evaluate(model, testSet, config, {
+          rank: dist.rank,
+          worldSize: dist.size,
+        });
+        const [loss, acc] = await dist.sum([shard.loss, shard.acc]);
+        test = { loss: loss / dist.size, acc: acc / dist.size };
+      } else {
+        test = await evaluate(model, testSet, config);
+      }
       const metrics: EpochMetrics = {
         epoch: epoch + 1,
         eta_min: total.etaMin,
@@ -378,9 +464,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         samples_per_s: samples / Math.max(trainSeconds - sums.seconds, 1e-9),
         seconds: (performance.now() - started) / 1000,
       };
-      await Deno.writeTextFile(`${out}/metrics.jsonl`, JSON.stringify(metrics) + "\n", {
-        append: true,
-      });
+      if (rank0) {
+        await Deno.writeTextFile(`${out}/metrics.jsonl`, JSON.stringify(metrics) + "\n", {
+          append: true,
+        });
+      }
       await save(epoch + 1, 0);
       completed.push(metrics);
       progress.log(
@@ -394,13 +482,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           }%  ` +
           `${Math.round(metrics.samples_per_s)} samples/s  ${metrics.seconds.toFixed(1)} s`,
       );
+      if (dist) progress.log(dist.describeTiming());
       sums = NO_SUMS;
       skipSteps = 0;
-      if (options.signal?.aborted) return { epochs: completed, interrupted: true, model };
+      if (options.signal?.aborted) {
+        return { epochs: completed, interrupted: true, model, primary: true };
+      }
     }
   } finally {
     trainSet.close();
     testSet.close();
   }
-  return { epochs: completed, interrupted: false, model };
+  return { epochs: completed, interrupted: false, model, primary: true };
 }
