@@ -1,41 +1,197 @@
 /**
- * `deno task bench`: kernel GFLOP/s, data-loader throughput and ONNX
- * inference latency on this machine, printed and written as JSON.
+ * `deno task bench`: how fast we are on this machine. Kernel GFLOP/s,
+ * training-step samples/s with CPU encode time and peak GPU memory, loader
+ * images/s, ONNX Runtime latency, and the same matmul and FCN step in
+ * TensorFlow.js (WebGPU and WASM) and PyTorch (CPU) beside ours. Prints
+ * Markdown tables and writes the run as JSON to
+ * `apps/bench/results/<adapter>.json` (`<adapter>-quick.json` for `--quick`).
+ *
+ * ```sh
+ * deno task bench [--quick] [--only kernels,training,peers,data,onnx] [--out FILE] [--readme]
+ * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { benchKernels } from "@agd/tensor/bench";
-import { benchDatasets } from "@agd/datasets/bench";
 import { benchOnnx } from "@agd/onnx-export/bench";
+import { useWebGPU } from "@agd/tensor";
+import { benchData } from "./data.ts";
+import { KernelBench } from "./kernels.ts";
+import { benchPeers } from "./peers.ts";
+import {
+  adapterName,
+  type BenchReport,
+  commitName,
+  machineName,
+  slugify,
+  toMarkdown,
+} from "./report.ts";
+import { benchTrainStep } from "./training.ts";
+import { plan } from "./plan.ts";
 
-/** Runs every benchmark section and returns the figures by section. */
-export async function runBench(quick: boolean): Promise<Record<string, unknown>> {
-  const kernels = await benchKernels({
-    matmulSizes: quick ? [256, 1024] : [256, 512, 1024, 2048],
-    seconds: quick ? 0.3 : 1,
-    skipNaive: quick,
+/** The sections of a run, in the order they run. */
+export const SECTIONS = ["peers", "training", "kernels", "data", "onnx"] as const;
+/** A section name. */
+export type Section = (typeof SECTIONS)[number];
+
+/** Options of {@link runBench}. */
+export interface RunOptions {
+  /** The under-two-minutes run: fewer shapes, fewer and smaller steps, no ResNet-50. */
+  quick?: boolean;
+  /** Sections to run (default all). */
+  only?: Section[];
+  /** Interpreter with torch for the PyTorch peer (default `/usr/bin/python3`). */
+  python?: string;
+  /** Progress lines (default console.log). */
+  log?: (message: string) => void;
+}
+
+/**
+ * Runs the chosen sections and returns the report. A section that throws is
+ * recorded in `errors` and the run goes on.
+ *
+ * @param options quick, sections, python, log
+ * @returns the report (also what the JSON file holds)
+ * @example
+ * ```ts ignore
+ * import { runBench } from "./main.ts";
+ * const report = await runBench({ quick: true, only: ["kernels"] });
+ * console.log(report.kernels[0].gflops);
+ * ```
+ */
+export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
+  const quick = options.quick ?? false;
+  const only = new Set(options.only ?? SECTIONS);
+  const log = options.log ?? console.log;
+  const started = performance.now();
+  const backend = await useWebGPU();
+  const report: BenchReport = {
+    info: {
+      machine: await machineName(),
+      adapter: adapterName(backend.adapterInfo),
+      adapterSlug: slugify(
+        backend.adapterInfo.description || backend.adapterInfo.device ||
+          backend.adapterInfo.vendor,
+      ),
+      date: new Date().toISOString(),
+      commit: await commitName(),
+      runtime: `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}`,
+      load: [Deno.loadavg()[0], 0],
+      seconds: 0,
+      quick,
+      variants: backend.variants(),
+    },
+    kernels: [],
+    training: [],
+    data: [],
+    errors: [],
+  };
+  log(`${report.info.machine}; adapter ${report.info.adapter}; ${report.info.commit}`);
+  const p = plan(quick);
+  const section = async (name: Section, fn: () => Promise<void>) => {
+    if (!only.has(name)) return;
+    const t0 = performance.now();
+    log(`== ${name}`);
+    try {
+      await fn();
+    } catch (e) {
+      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      report.errors.push({ section: name, error });
+      log(`${name} failed: ${error}`);
+    }
+    log(`== ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
+
+  await section("peers", async () => {
+    report.peers = await benchPeers({ ...p.peers, python: options.python, log });
   });
-  const data = await benchDatasets({
-    images: quick ? 8 : 32,
-    samples: quick ? 48 : 192,
-    batches: quick ? 30 : 100,
-    log: console.log,
+  await section("training", async () => {
+    for (const c of p.training) {
+      const r = await benchTrainStep(c, c.timing);
+      report.training.push(r);
+      log(
+        `${r.name} b${r.batch}: ${r.samplesPerSec.toFixed(1)} samples/s, ` +
+          `${r.wallMs.toFixed(1)} ms/step wall, ${r.encodeMs.toFixed(1)} ms encode, ` +
+          `peak ${(r.peakBytes / 2 ** 20).toFixed(1)} MiB`,
+      );
+    }
   });
-  console.table(data);
-  const onnx = await benchOnnx({ runs: quick ? 5 : 20 });
-  console.table(onnx);
-  return { date: new Date().toISOString(), adapter: kernels.adapter, kernels, data, onnx };
+  await section("kernels", async () => {
+    const bench = new KernelBench(p.kernelTiming, (r) => {
+      log(`${r.name}: ${r.ms.toFixed(2)} ms, ${r.gflops.toFixed(2)} GFLOP/s`);
+    });
+    for (const s of p.squares) await bench.square(s);
+    for (const l of p.linears) await bench.linear(l);
+    for (const c of p.convs) await bench.conv(c);
+    report.kernels = bench.results;
+  });
+  await section("data", async () => {
+    report.data = await benchData({ quick, log });
+  });
+  await section("onnx", async () => {
+    report.onnx = await benchOnnx({ runs: quick ? 5 : 20 });
+  });
+  report.info.load[1] = Deno.loadavg()[0];
+  report.info.seconds = (performance.now() - started) / 1000;
+  return report;
+}
+
+const README_BEGIN = "<!-- bench:begin -->";
+const README_END = "<!-- bench:end -->";
+
+/** Replaces the text between the README's bench markers with `markdown`. */
+async function updateReadme(markdown: string): Promise<string> {
+  const path = decodeURIComponent(new URL("./README.md", import.meta.url).pathname);
+  const text = await Deno.readTextFile(path);
+  const begin = text.indexOf(README_BEGIN);
+  const end = text.indexOf(README_END);
+  if (begin < 0 || end < begin) {
+    throw new Error(`Cannot update ${path}: it lacks the ${README_BEGIN} … ${README_END} markers`);
+  }
+  const next = text.slice(0, begin + README_BEGIN.length) + "\n" + markdown + text.slice(end);
+  await Deno.writeTextFile(path, next);
+  return path;
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { quick: { type: "boolean", default: false }, out: { type: "string" } },
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      out: { type: "string" },
+      python: { type: "string" },
+      readme: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
   });
-  const report = await runBench(values.quick!);
-  const out = values.out ?? new URL("./results/latest.json", import.meta.url).pathname;
-  await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
+  if (values.help) {
+    console.log(
+      "deno task bench [--quick] [--only " + SECTIONS.join(",") +
+        "] [--out FILE] [--python PATH] [--readme]",
+    );
+    Deno.exit(0);
+  }
+  const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknown?.length) {
+    console.error(`Cannot run --only ${unknown.join(",")}: choose from ${SECTIONS.join(", ")}`);
+    Deno.exit(2);
+  }
+  const report = await runBench({
+    quick: values.quick,
+    only: only as Section[] | undefined,
+    python: values.python,
+  });
+  const markdown = toMarkdown(report);
+  console.log("\n" + markdown);
+  const name = report.info.adapterSlug + (values.quick ? "-quick" : "");
+  const out = values.out ??
+    decodeURIComponent(new URL(`./results/${name}.json`, import.meta.url).pathname);
+  if (!values.out) await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
   console.log(`wrote ${out}`);
+  if (values.readme) console.log(`updated ${await updateReadme(markdown)}`);
+  // TF.js and the ONNX runtime keep handles open; the run is over.
+  Deno.exit(report.errors.length ? 1 : 0);
 }

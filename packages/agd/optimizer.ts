@@ -9,13 +9,13 @@
 import {
   add,
   affine,
+  agdEta,
+  agdTerms,
+  agdUpdate,
   div,
   keep,
-  log,
-  mul,
-  nanToNum,
   noGrad,
-  sliceNorms,
+  sizeOf,
   sqrt,
   square,
   sub,
@@ -98,34 +98,44 @@ export class Agd implements Optimizer {
    * size η = log((1 + √(1 + 4G)) / 2), as GPU scalars the caller owns.
    */
   summary(params: ParamRef[]): { G: Tensor; eta: Tensor } {
-    return tidy(() => noGrad(() => this.#summary(params, params.map(gradOf).map(sliceNorms))));
-  }
-
-  #summary(params: ParamRef[], norms: Tensor[]): { G: Tensor; eta: Tensor } {
-    const depth = params.length;
-    const terms = norms.map((n, k) =>
-      affine(sum(n), { mul: agdScale(requireLayer(params[k])) / depth })
+    return tidy(() =>
+      noGrad(() => {
+        const terms = this.#terms(params);
+        return { G: sum(terms), eta: agdEta(terms) };
+      })
     );
-    const G = terms.reduce((a, b) => add(a, b));
-    const eta = log(affine(sqrt(affine(G, { mul: 4, add: 1 })), { mul: 0.5, add: 0.5 }));
-    return { G, eta };
   }
 
-  /** One AGD step; returns η as a GPU scalar (no host synchronisation). */
+  /** The packed terms (s_k/L)·‖∇W_k slice‖_F of every slice of every weight. */
+  #terms(params: ParamRef[]): Tensor {
+    const depth = params.length;
+    return agdTerms(params.map(gradOf), params.map((p) => agdScale(requireLayer(p)) / depth));
+  }
+
+  /**
+   * One AGD step; returns η as a GPU scalar (no host synchronisation). Fused:
+   * one `agd_terms` over all gradients, one `agd_eta`, then one `agd_update`
+   * per weight that reads η and its slice norms from GPU memory.
+   */
   step(params: ParamRef[]): Tensor {
-    const scales = params.map((p) => agdScale(requireLayer(p)));
     const depth = params.length;
     return tidy(() =>
       noGrad(() => {
-        const grads = params.map(gradOf);
-        const norms = grads.map(sliceNorms);
-        const { eta } = this.#summary(params, norms);
-        params.forEach((p, k) => {
-          // gain·(η/L)·s_k / n: nan_to_num keeps zero-gradient slices at rest.
-          const coefficient = affine(eta, { mul: (this.gain * scales[k]) / depth });
-          const factor = nanToNum(div(coefficient.reshape([1, 1]), norms[k]));
-          replace(p, sub(p.value, mul(factor, grads[k])));
-        });
+        const terms = this.#terms(params);
+        const eta = agdEta(terms);
+        let offset = 0;
+        for (const p of params) {
+          // terms = (s/L)·‖g‖, so gain·(η/L)·s/‖g‖ = gain·(s/L)²·η / terms.
+          const weight = agdScale(requireLayer(p)) / depth;
+          const next = agdUpdate(p.value, gradOf(p), {
+            terms,
+            eta,
+            offset,
+            mul: this.gain * weight * weight,
+          });
+          offset += sizeOf(p.value.shape.slice(2));
+          replace(p, next);
+        }
         return eta;
       })
     );

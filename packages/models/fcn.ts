@@ -53,9 +53,10 @@ export class Fcn extends Module {
 
   /** Forward pass. */
   call<T>(ops: LayerOps<T>, x: T): T {
+    const act = (h: T) => ops.scaledRelu(h, Math.SQRT2);
     let h = this.initial.call(ops, ops.flatten(x));
-    for (const layer of this.layers) h = layer.call(ops, ops.scale(ops.relu(h), Math.SQRT2));
-    return this.final.call(ops, ops.scale(ops.relu(h), Math.SQRT2));
+    for (const layer of this.layers) h = layer.call(ops, act(h));
+    return this.final.call(ops, act(h));
   }
 }
 

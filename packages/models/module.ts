@@ -76,6 +76,8 @@ export interface LayerOps<T> {
   relu(x: T): T;
   /** x · factor. */
   scale(x: T, factor: number): T;
+  /** max(x, 0) · factor, the fcn's activation (one fused op on tensors). */
+  scaledRelu(x: T, factor: number): T;
   /** Max pooling. */
   maxPool2d(x: T, options: Pool2dOptions): T;
   /** Average pooling (padded zeros counted). */

@@ -7,7 +7,6 @@
  */
 import {
   add,
-  affine,
   avgPool2d,
   batchNormEval,
   batchNormTrain,
@@ -20,15 +19,20 @@ import {
   mul,
   noGrad,
   relu,
+  scaledRelu,
   type Tensor,
+  updateRunningStat,
 } from "@agd/tensor";
 import type { BatchNormState, BufferRef, LayerOps } from "./module.ts";
 
-function lerpInto(buffer: BufferRef, batch: Tensor, momentum: number, correction: number): void {
-  const next = add(
-    affine(buffer.value, { mul: 1 - momentum }),
-    affine(batch.reshape([-1]), { mul: momentum * correction }),
-  );
+function lerpInto(
+  buffer: BufferRef,
+  stats: Tensor,
+  row: 0 | 1,
+  momentum: number,
+  correction = 1,
+): void {
+  const next = updateRunningStat(buffer.value, stats, { row, momentum, correction });
   buffer.value.dispose();
   buffer.value = keep(next);
 }
@@ -39,17 +43,18 @@ export const tensorOps: LayerOps<Tensor> = {
   conv2d: (x, w, options) => conv2d(x, w.value, options),
   batchNorm(x: Tensor, bn: BatchNormState): Tensor {
     if (!bn.training) return batchNormEval(x, bn.runningMean.value, bn.runningVar.value, bn.eps);
-    const { y, mean, variance } = batchNormTrain(x, bn.eps);
+    const { y, stats } = batchNormTrain(x, bn.eps);
     const count = x.size / x.shape[1];
     noGrad(() => {
-      lerpInto(bn.runningMean, mean, bn.momentum, 1);
-      lerpInto(bn.runningVar, variance, bn.momentum, count / Math.max(count - 1, 1));
+      lerpInto(bn.runningMean, stats, 0, bn.momentum);
+      lerpInto(bn.runningVar, stats, 1, bn.momentum, count / Math.max(count - 1, 1));
     });
     bn.numBatchesTracked.count++;
     return y;
   },
   relu: (x) => relu(x),
   scale: (x, factor) => mul(x, factor),
+  scaledRelu: (x, factor) => scaledRelu(x, factor),
   maxPool2d: (x, o) => maxPool2d(x, { kernel: o.kernel, stride: o.stride, padding: o.padding }),
   avgPool2d: (x, o) => avgPool2d(x, { kernel: o.kernel, stride: o.stride, padding: o.padding }),
   globalAvgPool2d: (x) => globalAvgPool2d(x),

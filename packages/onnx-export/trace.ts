@@ -76,6 +76,7 @@ const OPS = [
   "batchNorm",
   "relu",
   "scale",
+  "scaledRelu",
   "maxPool2d",
   "avgPool2d",
   "globalAvgPool2d",
@@ -263,6 +264,11 @@ class GraphBuilder implements LayerOps<string> {
 
   relu(x: string): string {
     return this.emit("Relu", [x], [], this.shapeOf(x, "relu"));
+  }
+
+  /** Relu then Mul: ONNX has no scaled relu. */
+  scaledRelu(x: string, factor: number): string {
+    return this.scale(this.relu(x), factor);
   }
 
   scale(x: string, factor: number): string {

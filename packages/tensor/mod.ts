@@ -28,5 +28,6 @@ export * from "./ops/reduce.ts";
 export * from "./ops/matmul.ts";
 export * from "./ops/conv.ts";
 export * from "./ops/nn.ts";
+export * from "./ops/optim.ts";
 export * from "./safetensors.ts";
 export * from "./random.ts";

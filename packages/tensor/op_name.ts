@@ -41,6 +41,14 @@ export interface OpAttrs {
   relu: Record<never, never>;
   /** 1 where x > 0, else 0: relu's derivative. */
   step: Record<never, never>;
+  /** max(x, 0) · scale in one pass (the AGD paper's fcn activation uses scale √2). */
+  scaled_relu: { scale: number };
+  /**
+   * ∂L/∂x of relu and scaled_relu from (dy, x): dy · scale where x > 0, else 0
+   * (0 also where dy is NaN, as torch's threshold_backward). One pass instead
+   * of step, mul and affine.
+   */
+  relu_grad: { scale: number };
   /** NaN → 0, ±Inf → ±float32 max, as torch.nan_to_num. */
   nan_to_num: Record<never, never>;
   /** x · mul + add with constant scalars. */
@@ -75,6 +83,46 @@ export interface OpAttrs {
   avg_pool2d: PoolAttrs;
   /** ∂L/∂x of avg_pool2d from dy; `inputHW` is x's spatial size. */
   avg_pool2d_grad: PoolAttrs & { inputHW: [number, number] };
+  /**
+   * Per-channel batch statistics of x [N, C, ...]: out [2, C], row 0 the mean
+   * and row 1 the biased variance over every axis but 1, in one pass over
+   * memory (two-pass within a workgroup, splits merged by Chan et al.'s rule).
+   */
+  bn_stats: Record<never, never>;
+  /**
+   * Batch norm with the batch's own statistics: (x, stats) → (x − mean)/√(var + eps)
+   * per channel, where stats must be bn_stats(x). Its gradient treats stats as
+   * the function of x they are: the whole batch-norm gradient flows to x
+   * (through batch_norm_grad), none to stats.
+   */
+  batch_norm: { eps: number };
+  /**
+   * ∂L/∂x of batch_norm from (dy, x, stats): with x̂ the normalised x and M the
+   * count per channel, (dy − Σdy/M − x̂·Σ(dy·x̂)/M)/√(var + eps).
+   */
+  batch_norm_grad: { eps: number };
+  /**
+   * A running statistic after one batch, from (running [C], stats [2, C]):
+   * (1 − momentum)·running + momentum·correction·stats[row] (PyTorch's rule;
+   * correction M/(M − 1) makes the variance unbiased).
+   */
+  bn_running: { row: number; momentum: number; correction: number };
+  /**
+   * AGD's gradient-summary terms of several tensors, packed into one vector:
+   * for input k (rank ≥ 2, viewed as [d0, d1, rest]) and each slice r of
+   * `rest`, `weights[k] · ‖x_k[:, :, r]‖_F`. Their sum is AGD's G when
+   * `weights[k] = s_k / L` (Bernstein et al. 2023, Algorithm 1).
+   */
+  agd_terms: { weights: number[] };
+  /** AGD's step size from the packed terms: η = log((1 + √(1 + 4G)) / 2), G = Σ terms. */
+  agd_eta: Record<never, never>;
+  /**
+   * AGD's weight update from (w, g, terms, η), all on the device:
+   * w − nan_to_num(mul · η / terms[offset + r]) · g for each slice r of w. With
+   * terms = (s/L)·‖g slice‖ and mul = gain · (s/L)², the factor is AGD's
+   * gain · (η/L) · s / ‖g slice‖.
+   */
+  agd_update: { offset: number; mul: number };
 }
 
 /** The name of a primitive op. */
@@ -88,6 +136,8 @@ export const OP_NAMES: readonly OpName[] = [
   "sqrt",
   "relu",
   "step",
+  "scaled_relu",
+  "relu_grad",
   "nan_to_num",
   "affine",
   "add",
@@ -108,6 +158,13 @@ export const OP_NAMES: readonly OpName[] = [
   "max_pool2d_grad",
   "avg_pool2d",
   "avg_pool2d_grad",
+  "bn_stats",
+  "batch_norm",
+  "batch_norm_grad",
+  "bn_running",
+  "agd_terms",
+  "agd_eta",
+  "agd_update",
 ] as const satisfies readonly OpName[];
 
 /** The unary elementwise op names. */

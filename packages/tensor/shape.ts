@@ -142,6 +142,17 @@ function pool(op: string) {
   };
 }
 
+/** Checks that `stats` is the [2, C] of bn_stats for x [N, C, ...]. */
+function needStats(op: string, x: Shape, stats: Shape): void {
+  if (x.length < 2 || stats.length !== 2 || stats[0] !== 2 || stats[1] !== x[1]) {
+    throw new Error(
+      `Cannot ${op} x ${showShape(x)} with stats ${
+        showShape(stats)
+      }: expected x [N, C, ...] and stats [2, C]`,
+    );
+  }
+}
+
 /** Output shape and dtype of every primitive, validating its inputs. */
 export const SHAPE_RULES: { [P in OpName]: ShapeRule<P> } = {
   neg: unary,
@@ -150,6 +161,17 @@ export const SHAPE_RULES: { [P in OpName]: ShapeRule<P> } = {
   sqrt: unary,
   relu: unary,
   step: unary,
+  scaled_relu: unary,
+  relu_grad: (shapes, dtypes) => {
+    float(...dtypes);
+    const [dy, x] = shapes;
+    if (dy.join() !== x.join()) {
+      throw new Error(
+        `Cannot relu_grad dy ${showShape(dy)} with x ${showShape(x)}: expected equal shapes`,
+      );
+    }
+    return { shape: [...x], dtype: "float32" };
+  },
   nan_to_num: unary,
   affine: unary,
   add: binary("add"),
@@ -237,5 +259,87 @@ export const SHAPE_RULES: { [P in OpName]: ShapeRule<P> } = {
     float(...dtypes);
     const [n, c] = shapes[0];
     return { shape: [n, c, a.inputHW[0], a.inputHW[1]], dtype: "float32" };
+  },
+  bn_stats: (shapes, dtypes) => {
+    float(dtypes[0]);
+    if (shapes[0].length < 2) {
+      throw new Error(`Cannot bn_stats shape ${showShape(shapes[0])}: expected [N, C, ...]`);
+    }
+    return { shape: [2, shapes[0][1]], dtype: "float32" };
+  },
+  batch_norm: (shapes, dtypes) => {
+    float(...dtypes);
+    needStats("batch_norm", shapes[0], shapes[1]);
+    return { shape: [...shapes[0]], dtype: "float32" };
+  },
+  batch_norm_grad: (shapes, dtypes) => {
+    float(...dtypes);
+    const [dy, x, stats] = shapes;
+    if (dy.join() !== x.join()) {
+      throw new Error(
+        `Cannot batch_norm_grad dy ${showShape(dy)} with x ${showShape(x)}: expected equal shapes`,
+      );
+    }
+    needStats("batch_norm_grad", x, stats);
+    return { shape: [...x], dtype: "float32" };
+  },
+  bn_running: (shapes, dtypes, a) => {
+    float(...dtypes);
+    const [running, stats] = shapes;
+    if (
+      running.length !== 1 || stats.length !== 2 || running[0] !== stats[1] ||
+      !(a.row >= 0 && a.row < stats[0])
+    ) {
+      throw new Error(
+        `Cannot bn_running ${showShape(running)} from stats ${showShape(stats)} row ${a.row}: ` +
+          `expected [C] and [2, C]`,
+      );
+    }
+    return { shape: [...running], dtype: "float32" };
+  },
+  agd_terms: (shapes, dtypes, a) => {
+    float(...dtypes);
+    if (shapes.length === 0 || a.weights.length !== shapes.length) {
+      throw new Error(
+        `Cannot agd_terms ${shapes.length} tensors with ${a.weights.length} weights: give one weight per tensor`,
+      );
+    }
+    let total = 0;
+    for (const s of shapes) {
+      if (s.length < 2) {
+        throw new Error(`Cannot agd_terms shape ${showShape(s)}: expected rank ≥ 2`);
+      }
+      total += sizeOf(s.slice(2));
+    }
+    return { shape: [total], dtype: "float32" };
+  },
+  agd_eta: (shapes, dtypes) => {
+    float(dtypes[0]);
+    if (shapes[0].length !== 1) {
+      throw new Error(`Cannot agd_eta shape ${showShape(shapes[0])}: expected the 1-D terms`);
+    }
+    return { shape: [], dtype: "float32" };
+  },
+  agd_update: (shapes, dtypes, a) => {
+    float(...dtypes);
+    const [w, g, terms, eta] = shapes;
+    if (w.length < 2 || w.join() !== g.join()) {
+      throw new Error(
+        `Cannot agd_update weight ${showShape(w)} with gradient ${
+          showShape(g)
+        }: expected equal shapes of rank ≥ 2`,
+      );
+    }
+    const slices = sizeOf(w.slice(2));
+    if (terms.length !== 1 || a.offset < 0 || a.offset + slices > terms[0]) {
+      throw new Error(
+        `Cannot agd_update ${showShape(w)} from terms ${showShape(terms)} at offset ${a.offset}: ` +
+          `it needs ${slices} terms there`,
+      );
+    }
+    if (sizeOf(eta) !== 1) {
+      throw new Error(`Cannot agd_update with η of shape ${showShape(eta)}: expected one element`);
+    }
+    return { shape: [...w], dtype: "float32" };
   },
 };

@@ -18,6 +18,11 @@ export interface VjpContext<P extends OpName> {
   out: Tensor;
   /** The op's attributes. */
   attrs: OpAttrs[P];
+  /**
+   * Which inputs need a gradient (`requiresGrad`). Rules of costly ops skip
+   * the others: a network's input image needs no conv2d_grad_input.
+   */
+  needs: readonly boolean[];
 }
 
 /** ∂L/∂out → ∂L/∂input for each input (null: no gradient flows). */
@@ -47,20 +52,22 @@ export const VJP_RULES: { [P in OpName]: VjpRule<P> | null } = {
   exp: (dy, { out }) => [mul(dy, out)],
   log: (dy, { inputs: [x] }) => [div(dy, x)],
   sqrt: (dy, { out }) => [div(dy, op("affine", [out], { mul: 2, add: 0 }))],
-  relu: (dy, { inputs: [x] }) => [mul(dy, op("step", [x], {}))],
+  relu: (dy, { inputs: [x] }) => [op("relu_grad", [dy, x], { scale: 1 })],
   step: none,
+  scaled_relu: (dy, { inputs: [x], attrs }) => [op("relu_grad", [dy, x], { scale: attrs.scale })],
+  relu_grad: null,
   nan_to_num: (dy) => [dy],
   affine: (dy, { attrs }) => [op("affine", [dy], { mul: attrs.mul, add: 0 })],
   add: (dy, { inputs: [a, b] }) => [unbroadcast(dy, a.shape), unbroadcast(dy, b.shape)],
   sub: (dy, { inputs: [a, b] }) => [unbroadcast(dy, a.shape), unbroadcast(neg(dy), b.shape)],
-  mul: (
-    dy,
-    { inputs: [a, b] },
-  ) => [unbroadcast(mul(dy, b), a.shape), unbroadcast(mul(dy, a), b.shape)],
+  mul: (dy, { inputs: [a, b], needs }) => [
+    needs[0] ? unbroadcast(mul(dy, b), a.shape) : null,
+    needs[1] ? unbroadcast(mul(dy, a), b.shape) : null,
+  ],
   // d(a/b)/db = −a/b² = −out/b
-  div: (dy, { inputs: [a, b], out }) => [
-    unbroadcast(div(dy, b), a.shape),
-    unbroadcast(neg(div(mul(dy, out), b)), b.shape),
+  div: (dy, { inputs: [a, b], out, needs }) => [
+    needs[0] ? unbroadcast(div(dy, b), a.shape) : null,
+    needs[1] ? unbroadcast(neg(div(mul(dy, out), b)), b.shape) : null,
   ],
   eq: none,
   sum: (dy, { inputs: [x] }) => [op("expand", [dy], { shape: [...x.shape] })],
@@ -74,17 +81,25 @@ export const VJP_RULES: { [P in OpName]: VjpRule<P> | null } = {
   one_hot: none,
   // With C = op(A)·op(B): ∂op(A) = dy·op(B)ᵀ and ∂op(B) = op(A)ᵀ·dy, then transposed
   // back to A's and B's storage layouts — all through matmul flags, never copies.
-  matmul: (dy, { inputs: [a, b], attrs: { transA, transB } }) => [
-    transA
+  matmul: (dy, { inputs: [a, b], attrs: { transA, transB }, needs }) => [
+    !needs[0]
+      ? null
+      : transA
       ? op("matmul", [b, dy], { transA: transB, transB: true })
       : op("matmul", [dy, b], { transA: false, transB: !transB }),
-    transB
+    !needs[1]
+      ? null
+      : transB
       ? op("matmul", [dy, a], { transA: true, transB: transA })
       : op("matmul", [a, dy], { transA: !transA, transB: false }),
   ],
-  conv2d: (dy, { inputs: [x, w], attrs }) => [
-    op("conv2d_grad_input", [dy, w], { ...attrs, inputHW: [x.shape[2], x.shape[3]] }),
-    op("conv2d_grad_weight", [x, dy], { ...attrs, kernel: [w.shape[2], w.shape[3]] }),
+  conv2d: (dy, { inputs: [x, w], attrs, needs }) => [
+    needs[0]
+      ? op("conv2d_grad_input", [dy, w], { ...attrs, inputHW: [x.shape[2], x.shape[3]] })
+      : null,
+    needs[1]
+      ? op("conv2d_grad_weight", [x, dy], { ...attrs, kernel: [w.shape[2], w.shape[3]] })
+      : null,
   ],
   conv2d_grad_input: null,
   conv2d_grad_weight: null,
@@ -94,4 +109,17 @@ export const VJP_RULES: { [P in OpName]: VjpRule<P> | null } = {
     op("avg_pool2d_grad", [dy], { ...attrs, inputHW: [x.shape[2], x.shape[3]] }),
   ],
   avg_pool2d_grad: null,
+  // Only x gets a gradient: stats are bn_stats(x), and batch_norm_grad is the
+  // whole gradient through them.
+  bn_stats: null,
+  batch_norm: (dy, { inputs: [x, stats], attrs }) => [
+    op("batch_norm_grad", [dy, x, stats], attrs),
+    null,
+  ],
+  batch_norm_grad: null,
+  bn_running: null,
+  // The optimizer's fused ops run under noGrad: nothing differentiates through them.
+  agd_terms: null,
+  agd_eta: null,
+  agd_update: null,
 };

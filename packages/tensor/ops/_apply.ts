@@ -35,7 +35,7 @@ export function apply<P extends OpName>(op: P, inputs: Tensor[], attrs: OpAttrs[
       inputs,
       backward: (dy) => {
         if (!rule) throw new Error(`Cannot differentiate ${op}: it has no gradient rule`);
-        return rule(dy, { inputs, out, attrs });
+        return rule(dy, { inputs, out, attrs, needs: inputs.map((t) => t.requiresGrad) });
       },
     };
   }

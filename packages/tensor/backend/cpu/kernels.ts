@@ -12,6 +12,7 @@ import type { CpuInput, CpuKernel, CpuKernelTable, CpuOutput } from "./kernel.ts
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "./_conv.ts";
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from "./_pool.ts";
 import { isGreater } from "./_order.ts";
+import { batchNorm, batchNormGrad, bnRunning, bnStats } from "./_norm.ts";
 
 /** The largest finite float32, which ±Inf become under `nan_to_num`. */
 const F32_MAX = 3.4028234663852886e38;
@@ -157,6 +158,45 @@ function matmul([a, b]: CpuInput[], attrs: OpAttrs["matmul"], out: CpuOutput): v
 }
 
 // ---------------------------------------------------------------------------
+// The AGD optimizer's fused ops
+
+/** Per input k and slice r of its dims past the first two: weights[k]·‖x_k[:, :, r]‖_F, packed. */
+function agdTerms(inputs: CpuInput[], attrs: OpAttrs["agd_terms"], out: CpuOutput): void {
+  let offset = 0;
+  inputs.forEach((x, k) => {
+    const slices = sizeOf(x.shape.slice(2));
+    const rows = x.shape[0] * x.shape[1];
+    for (let r = 0; r < slices; r++) {
+      let acc = 0;
+      for (let i = 0; i < rows; i++) acc += x.data[i * slices + r] ** 2;
+      out.data[offset + r] = attrs.weights[k] * Math.sqrt(acc);
+    }
+    offset += slices;
+  });
+}
+
+/** η = log((1 + √(1 + 4G)) / 2) with G the sum of the terms. */
+function agdEta([terms]: CpuInput[], _attrs: unknown, out: CpuOutput): void {
+  let g = 0;
+  for (const t of terms.data) g += t;
+  out.data[0] = Math.log((1 + Math.sqrt(1 + 4 * g)) / 2);
+}
+
+/** w − nan_to_num(mul·η / terms[offset + r])·g, r the slice of each element. */
+function agdUpdate(
+  [w, g, terms, eta]: CpuInput[],
+  attrs: OpAttrs["agd_update"],
+  out: CpuOutput,
+): void {
+  const slices = sizeOf(w.shape.slice(2));
+  const c = attrs.mul * eta.data[0];
+  for (let i = 0; i < out.data.length; i++) {
+    const factor = nanToNum(c / terms.data[attrs.offset + (i % slices)]);
+    out.data[i] = w.data[i] - factor * g.data[i];
+  }
+}
+
+// ---------------------------------------------------------------------------
 // The table
 
 /**
@@ -186,6 +226,10 @@ export const CPU_KERNELS: CpuKernelTable = {
   sqrt: unary(Math.sqrt),
   relu: unary((x) => Math.max(x, 0)),
   step: unary((x) => (x > 0 ? 1 : 0)),
+  scaled_relu: unary<"scaled_relu">((x, { scale }) => Math.max(x, 0) * scale),
+  relu_grad: ([dy, x], { scale }, out) => {
+    for (let i = 0; i < out.data.length; i++) out.data[i] = x.data[i] > 0 ? dy.data[i] * scale : 0;
+  },
   nan_to_num: unary(nanToNum),
   affine: unary<"affine">((x, { mul, add }) => x * mul + add),
   add: binary((a, b) => a + b),
@@ -206,4 +250,11 @@ export const CPU_KERNELS: CpuKernelTable = {
   max_pool2d_grad: maxPool2dGrad,
   avg_pool2d: avgPool2d,
   avg_pool2d_grad: avgPool2dGrad,
+  bn_stats: bnStats,
+  batch_norm: batchNorm,
+  batch_norm_grad: batchNormGrad,
+  bn_running: bnRunning,
+  agd_terms: agdTerms,
+  agd_eta: agdEta,
+  agd_update: agdUpdate,
 };

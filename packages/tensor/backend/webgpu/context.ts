@@ -65,6 +65,18 @@ export interface Dispatch {
   workgroups: [number, number?, number?];
 }
 
+/** Where {@link GpuContext.copyToTexture} reads and how much it writes. */
+export interface TextureCopy {
+  /** Byte offset into the buffer (a multiple of 16). */
+  offset: number;
+  /** Bytes per texel row in the buffer (a multiple of 256). */
+  bytesPerRow: number;
+  /** Texels per row to write. */
+  width: number;
+  /** Rows to write. */
+  height: number;
+}
+
 /** The runtime services a WGSL kernel uses. */
 export interface GpuContext {
   /** The device, for its limits. */
@@ -78,6 +90,13 @@ export interface GpuContext {
    * as a write-only storage texture.
    */
   scratchTexture(width: number, height: number, format: GPUTextureFormat): GPUTexture;
+  /**
+   * Copies `layout.height` rows of `layout.bytesPerRow` bytes (a multiple of
+   * 256) of `src`, from byte `layout.offset` (a multiple of 16), into texels
+   * [0, width) × [0, height) of an rgba32float `dst`: no shader, recorded in
+   * order with the dispatches.
+   */
+  copyToTexture(src: GPUBuffer, dst: GPUTexture, layout: TextureCopy): void;
   /**
    * The name of the variant of `op` chosen for this adapter (measured once per
    * adapter when the backend is created, or forced by its options), or

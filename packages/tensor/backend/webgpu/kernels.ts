@@ -23,8 +23,14 @@
  * them with their measuring call). matmul has two: the workgroup-memory tiled
  * GEMM (for real GPUs) and one reading its operands from rgba32float textures
  * (texel fetches measured ~8× cheaper than storage-buffer loads on the
- * lavapipe software rasteriser, where it is ~15× faster). The convs could get
- * a texture variant the same way (gathering im2col into a texture).
+ * lavapipe software rasteriser, where it is ~15× faster); an untransposed
+ * operand whose rows are 256-byte aligned goes into its texture by a plain
+ * copy instead of the packing shader. The convs have a texture variant too
+ * (gathering im2col into a texture).
+ * - batch norm (norm.wgsl): per-channel statistics and gradient sums in one
+ *   workgroup-per-channel pass, then one elementwise pass.
+ * - AGD (optim.wgsl): the slice norms of all gradients packed into one
+ *   vector, η from it, and one update pass per weight reading η on the GPU.
  *
  * @module
  */
@@ -44,6 +50,8 @@ import miscWgsl from "./kernels/misc.wgsl" with { type: "text" };
 import matmulWgsl from "./kernels/matmul.wgsl" with { type: "text" };
 import convWgsl from "./kernels/conv.wgsl" with { type: "text" };
 import poolWgsl from "./kernels/pool.wgsl" with { type: "text" };
+import optimWgsl from "./kernels/optim.wgsl" with { type: "text" };
+import normWgsl from "./kernels/norm.wgsl" with { type: "text" };
 
 /** The WGSL sources, by family (for tools and tests). */
 export const WGSL_SOURCES: Readonly<Record<string, string>> = {
@@ -53,6 +61,8 @@ export const WGSL_SOURCES: Readonly<Record<string, string>> = {
   matmul: matmulWgsl,
   conv: convWgsl,
   pool: poolWgsl,
+  optim: optimWgsl,
+  norm: normWgsl,
 };
 
 /** Threads per workgroup of the 1-D kernels (elementwise, reduce, pool, misc). */
@@ -133,9 +143,10 @@ const UNARY_CODE = {
   step: 5,
   nan_to_num: 6,
   affine: 7,
+  scaled_relu: 8,
 } as const;
 
-const BINARY_CODE = { add: 0, sub: 1, mul: 2, div: 3, eq: 4 } as const;
+const BINARY_CODE = { add: 0, sub: 1, mul: 2, div: 3, eq: 4, relu_grad: 5 } as const;
 
 /** A unary kernel: a thread per 4 elements (buffers are padded to 16 bytes). */
 function unary<P extends keyof typeof UNARY_CODE>(op: P): GpuKernel<P> {
@@ -143,13 +154,13 @@ function unary<P extends keyof typeof UNARY_CODE>(op: P): GpuKernel<P> {
     const n4 = Math.ceil(sizeOf(out.shape) / 4);
     if (n4 === 0) return;
     const { workgroups, nx } = threads1d(n4);
-    const a = attrs as Partial<OpAttrs["affine"]>;
+    const a = attrs as Partial<OpAttrs["affine"] & OpAttrs["scaled_relu"]>;
     ctx.dispatch({
       label: op,
       code: elementwiseWgsl,
       entryPoint: "unary4",
       constants: { OP: UNARY_CODE[op], WG },
-      uniforms: pack([n4, nx], [a.mul ?? 1, a.add ?? 0]),
+      uniforms: pack([n4, nx], [a.mul ?? a.scale ?? 1, a.add ?? 0]),
       buffers: [x.buffer, out.buffer],
       workgroups,
     });
@@ -161,18 +172,19 @@ function unary<P extends keyof typeof UNARY_CODE>(op: P): GpuKernel<P> {
  * thread per element reads both through broadcast strides.
  */
 function binary<P extends keyof typeof BINARY_CODE>(op: P): GpuKernel<P> {
-  return (ctx, [a, b], _attrs, out) => {
+  return (ctx, [a, b], attrs, out) => {
     const size = sizeOf(out.shape);
     if (size === 0) return;
     if (sizeOf(a.shape) === size && sizeOf(b.shape) === size) {
       const n4 = Math.ceil(size / 4);
       const { workgroups, nx } = threads1d(n4);
+      const scale = (attrs as Partial<OpAttrs["relu_grad"]>).scale ?? 1;
       ctx.dispatch({
         label: op,
         code: elementwiseWgsl,
         entryPoint: "binary4",
         constants: { OP: BINARY_CODE[op], WG },
-        uniforms: pack([n4, nx, 0, 0]),
+        uniforms: pack([n4, nx], [scale, 0]),
         buffers: [a.buffer, b.buffer, out.buffer],
         workgroups,
       });
@@ -462,6 +474,14 @@ interface TextureGemm {
   packA(dst: GPUTexture, m0: number, k0: number, kend: number, width: number, height: number): void;
   /** Packs B rows k [k0, kend) (height texels, zero past kend) into `dst`. */
   packB(dst: GPUTexture, k0: number, kend: number, width: number, height: number): void;
+  /**
+   * op(a) stored as [K, M] row-major with M a multiple of 64 and K of 4: when
+   * the GEMM needs no chunks, it is copied into its texture as it is and
+   * main_tex reads it transposed (A_T), instead of `packA`.
+   */
+  transposedA?: GPUBuffer;
+  /** op(b) stored as [N, K] row-major with K a multiple of 64: as `transposedA`, for B. */
+  transposedB?: GPUBuffer;
 }
 
 /** `d`, or the next integer that is not a power of two. */
@@ -494,22 +514,36 @@ function textureGemm(ctx: GpuContext, g: TextureGemm, out: GPUBuffer): void {
   // zeros and never read): drivers that specialise shaders on power-of-two
   // texture sizes, like llvmpipe, then compile main_tex once instead of once
   // per size combination (~2 s each there). Real GPUs are unaffected.
-  const [aw, ah, bw, bh] = [kq, mchunk, nq, kchunk].map(offPowerOfTwo);
-  const ta = ctx.scratchTexture(aw, Math.min(ah, max), "rgba32float");
-  const tb = ctx.scratchTexture(bw, Math.min(bh, max), "rgba32float");
+  // Transposed operands are copied as stored (texel (mq, k) of A, (kq, n) of
+  // B) when one texture holds them whole.
+  const aT = splits === 1 && mchunk >= g.m && g.k <= max ? g.transposedA : undefined;
+  const bT = splits === 1 && g.n <= max ? g.transposedB : undefined;
+  const [aw, ah] = (aT ? [g.m / 4, g.k] : [kq, mchunk]).map(offPowerOfTwo);
+  const [bw, bh] = (bT ? [kq, g.n] : [nq, kchunk]).map(offPowerOfTwo);
+  const ta = ctx.scratchTexture(Math.min(aw, max), Math.min(ah, max), "rgba32float");
+  const tb = ctx.scratchTexture(Math.min(bw, max), Math.min(bh, max), "rgba32float");
   const mn = g.m * g.n;
   const target = splits > 1 ? ctx.scratch(splits * mn * 4) : out;
   for (let s = 0; s < splits; s++) {
     const k0 = s * kchunk;
     const kend = Math.min(g.k, k0 + kchunk);
-    g.packB(tb, k0, kend, tb.width, tb.height);
+    if (bT) {
+      ctx.copyToTexture(bT, tb, { offset: 0, bytesPerRow: g.k * 4, width: g.k / 4, height: g.n });
+    } else {
+      g.packB(tb, k0, kend, tb.width, tb.height);
+    }
     for (let m0 = 0; m0 < g.m; m0 += mchunk) {
       const rows = Math.min(mchunk, g.m - m0);
-      g.packA(ta, m0, k0, kend, ta.width, ta.height);
+      if (aT) {
+        ctx.copyToTexture(aT, ta, { offset: 0, bytesPerRow: g.m * 4, width: g.m / 4, height: g.k });
+      } else {
+        g.packA(ta, m0, k0, kend, ta.width, ta.height);
+      }
       ctx.dispatch({
         label: g.label,
         code: matmulWgsl,
         entryPoint: "main_tex",
+        constants: { A_T: aT ? 1 : 0, B_T: bT ? 1 : 0 },
         uniforms: pack([g.m, g.n, kq, m0, rows, g.p, splits > 1 ? s * mn : 0, g.outMode]),
         buffers: [ta, tb, target],
         workgroups: [Math.ceil(g.n / TILE), Math.ceil(rows / 128)],
@@ -530,8 +564,20 @@ function textureGemm(ctx: GpuContext, g: TextureGemm, out: GPUBuffer): void {
 }
 
 /**
+ * Whether rows of `cols` float32 can go to a texture by a plain copy: whole
+ * texels, and a row stride that is a multiple of the 256 bytes copies need.
+ * Such an operand needs no packing shader, only texels past the logical end
+ * stay stale, and main_tex never stores the products that read them.
+ */
+function copyable(cols: number): boolean {
+  return cols % 64 === 0;
+}
+
+/**
  * matmul reading its operands from rgba32float textures (4 elements per
- * texel), packed by a first pass that also applies the transposes. Much
+ * texel), packed by a first pass that also applies the transposes (a plain
+ * texture copy where an operand is untransposed and its rows are aligned:
+ * on lavapipe 4–15× cheaper than the packing shader). Much
  * faster where texel fetches beat buffer loads (software adapters).
  */
 const matmulTexture: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
@@ -559,41 +605,58 @@ const matmulTexture: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
     k,
     outMode: 0,
     p: 1,
+    transposedA: attrs.transA && copyable(m) && k % 4 === 0 ? a.buffer : undefined,
+    transposedB: attrs.transB && copyable(k) ? b.buffer : undefined,
     // Pack: rows, cols, sy, sx, width, height, y0, x0.
     packA: (dst, m0, k0, kend, width, height) =>
-      strided(
-        a.buffer,
-        dst,
-        [
-          m,
-          kend,
-          attrs.transA ? 1 : k,
-          attrs.transA ? m : 1,
+      // Row-major A whose rows fill whole copy rows needs no shader: copy it.
+      !attrs.transA && k0 === 0 && kend === k && copyable(k)
+        ? ctx.copyToTexture(a.buffer, dst, {
+          offset: m0 * k * 4,
+          bytesPerRow: k * 4,
+          width: k / 4,
+          height: Math.min(height, m - m0),
+        })
+        : strided(
+          a.buffer,
+          dst,
+          [
+            m,
+            kend,
+            attrs.transA ? 1 : k,
+            attrs.transA ? m : 1,
+            width,
+            height,
+            m0,
+            k0,
+          ],
           width,
           height,
-          m0,
-          k0,
-        ],
-        width,
-        height,
-      ),
+        ),
     packB: (dst, k0, kend, width, height) =>
-      strided(
-        b.buffer,
-        dst,
-        [
-          kend,
-          n,
-          attrs.transB ? 1 : n,
-          attrs.transB ? k : 1,
+      !attrs.transB && k0 === 0 && kend === k && k % 4 === 0 && copyable(n)
+        ? ctx.copyToTexture(b.buffer, dst, {
+          offset: 0,
+          bytesPerRow: n * 4,
+          width: n / 4,
+          height: k,
+        })
+        : strided(
+          b.buffer,
+          dst,
+          [
+            kend,
+            n,
+            attrs.transB ? 1 : n,
+            attrs.transB ? k : 1,
+            width,
+            height,
+            k0,
+            0,
+          ],
           width,
           height,
-          k0,
-          0,
-        ],
-        width,
-        height,
-      ),
+        ),
   }, out.buffer);
 };
 
@@ -830,6 +893,251 @@ function pool<P extends "max_pool2d" | "avg_pool2d" | "max_pool2d_grad" | "avg_p
 }
 
 // ---------------------------------------------------------------------------
+// Batch norm
+
+/** N, C and S (the product of the trailing dims) of x [N, C, ...]. */
+function normDims(x: GpuInput): [number, number, number] {
+  return [x.shape[0], x.shape[1], sizeOf(x.shape.slice(2))];
+}
+
+/**
+ * Workgroups per channel of the per-channel reductions: as in
+ * {@link reduceInto}, enough (~1024 in all) to fill a large GPU, each with a
+ * few thousand elements.
+ */
+function channelSplits(c: number, count: number): { splits: number; chunk: number } {
+  const splits = Math.max(1, Math.min(Math.ceil(1024 / c), Math.floor(count / 4096)));
+  return { splits, chunk: Math.ceil(count / splits) };
+}
+
+/** The Norm uniform block. */
+function normUniforms(
+  [n, c, s]: [number, number, number],
+  o: { splits?: number; chunk?: number; nx: number; total?: number; row?: number },
+  f: { eps?: number; momentum?: number; correction?: number } = {},
+): ArrayBuffer {
+  return pack(
+    [n, c, s, o.splits ?? 1, o.chunk ?? 0, o.nx, o.total ?? 0, o.row ?? 0],
+    [f.eps ?? 0, f.momentum ?? 0, f.correction ?? 0, 0],
+  );
+}
+
+/** Records an elementwise norm.wgsl entry (4-wide when S % 4 == 0) over x's elements. */
+function normElementwise(
+  ctx: GpuContext,
+  label: string,
+  entry: string,
+  dims: [number, number, number],
+  eps: number,
+  buffers: GPUBuffer[],
+): void {
+  const size = dims[0] * dims[1] * dims[2];
+  if (size === 0) return;
+  const wide = dims[2] % 4 === 0;
+  const total = wide ? size / 4 : size;
+  const { workgroups, nx } = threads1d(total);
+  ctx.dispatch({
+    label,
+    code: normWgsl,
+    entryPoint: wide ? `${entry}4` : entry,
+    constants: { WG },
+    uniforms: normUniforms(dims, { nx, total }, { eps }),
+    buffers,
+    workgroups,
+  });
+}
+
+/**
+ * The dims a per-channel reduction walks: S/4 vec4s per row where S % 4 == 0
+ * (then the 4-wide entry point runs: a quarter of the loads), else S scalars.
+ */
+function reductionDims(x: GpuInput): { dims: [number, number, number]; wide: boolean } {
+  const [n, c, s] = normDims(x);
+  const wide = s % 4 === 0;
+  return { dims: [n, c, wide ? s / 4 : s], wide };
+}
+
+/** Mean and biased variance per channel: one pass, plus a merge when split. */
+const bnStats: GpuKernel<"bn_stats"> = (ctx, [x], _attrs, out) => {
+  const { dims, wide } = reductionDims(x);
+  const { splits, chunk } = channelSplits(dims[1], dims[0] * dims[2]);
+  const workgroups = grid(dims[1] * splits);
+  const partial = splits > 1 ? ctx.scratch(dims[1] * splits * 3 * 4) : out.buffer;
+  ctx.dispatch({
+    label: "bn_stats",
+    code: normWgsl,
+    entryPoint: wide ? "stats4" : "stats_main",
+    constants: { WG },
+    uniforms: normUniforms(dims, { splits, chunk, nx: workgroups[0] }),
+    buffers: [x.buffer, partial],
+    workgroups,
+  });
+  if (splits > 1) {
+    const finish = threads1d(dims[1]);
+    ctx.dispatch({
+      label: "bn_stats",
+      code: normWgsl,
+      entryPoint: "stats_finish",
+      constants: { WG },
+      uniforms: normUniforms(dims, { splits, chunk, nx: finish.nx }),
+      buffers: [partial, out.buffer],
+      workgroups: finish.workgroups,
+    });
+  }
+};
+
+/** (x − mean)/√(var + eps): one elementwise pass. */
+const batchNorm: GpuKernel<"batch_norm"> = (ctx, [x, stats], attrs, out) => {
+  normElementwise(ctx, "batch_norm", "apply", normDims(x), attrs.eps, [
+    x.buffer,
+    stats.buffer,
+    out.buffer,
+  ]);
+};
+
+/**
+ * The batch-norm gradient: per-channel sums (split), their per-channel terms,
+ * then one elementwise pass.
+ */
+const batchNormGrad: GpuKernel<"batch_norm_grad"> = (ctx, [dy, x, stats], attrs, out) => {
+  const { dims, wide } = reductionDims(x);
+  if (dims[0] * dims[1] * dims[2] === 0) return;
+  const { splits, chunk } = channelSplits(dims[1], dims[0] * dims[2]);
+  const sums = ctx.scratch(dims[1] * splits * 2 * 4);
+  const workgroups = grid(dims[1] * splits);
+  ctx.dispatch({
+    label: "batch_norm_grad",
+    code: normWgsl,
+    entryPoint: wide ? "grad_sums4" : "grad_sums",
+    constants: { WG },
+    uniforms: normUniforms(dims, { splits, chunk, nx: workgroups[0] }, { eps: attrs.eps }),
+    buffers: [x.buffer, stats.buffer, dy.buffer, sums],
+    workgroups,
+  });
+  // The passes after the sums count elements: their uniforms carry S, not S/4.
+  const full = normDims(x);
+  const terms = ctx.scratch(dims[1] * 16);
+  const finish = threads1d(dims[1]);
+  ctx.dispatch({
+    label: "batch_norm_grad",
+    code: normWgsl,
+    entryPoint: "grad_finish",
+    constants: { WG },
+    uniforms: normUniforms(full, { splits, nx: finish.nx }, { eps: attrs.eps }),
+    buffers: [sums, stats.buffer, terms],
+    workgroups: finish.workgroups,
+  });
+  const size = full[0] * full[1] * full[2];
+  const total = wide ? size / 4 : size;
+  const apply = threads1d(total);
+  ctx.dispatch({
+    label: "batch_norm_grad",
+    code: normWgsl,
+    entryPoint: wide ? "grad_apply4" : "grad_apply",
+    constants: { WG },
+    uniforms: normUniforms(full, { nx: apply.nx, total }, { eps: attrs.eps }),
+    buffers: [x.buffer, dy.buffer, terms, out.buffer],
+    bindings: [1, 3, 4, 5],
+    workgroups: apply.workgroups,
+  });
+};
+
+/** A running statistic: a thread per channel. */
+const bnRunning: GpuKernel<"bn_running"> = (ctx, [running, stats], attrs, out) => {
+  const c = running.shape[0];
+  if (c === 0) return;
+  const { workgroups, nx } = threads1d(c);
+  ctx.dispatch({
+    label: "bn_running",
+    code: normWgsl,
+    entryPoint: "running",
+    constants: { WG },
+    uniforms: normUniforms([1, c, 1], { nx, row: attrs.row }, {
+      momentum: attrs.momentum,
+      correction: attrs.correction,
+    }),
+    buffers: [running.buffer, stats.buffer, out.buffer],
+    workgroups,
+  });
+};
+
+// ---------------------------------------------------------------------------
+// The AGD optimizer's fused ops
+
+/**
+ * Rows of one terms workgroup: one pass when a slice has at most this many
+ * rows (every weight of an fcn, most conv layers), else split over
+ * workgroups plus a finishing pass, so huge layers still fill a large GPU.
+ */
+const TERMS_CHUNK = 65536;
+
+/** Per input, a workgroup per slice (and split) of sums of squares, packed into `out`. */
+const agdTerms: GpuKernel<"agd_terms"> = (ctx, inputs, attrs, out) => {
+  let offset = 0;
+  inputs.forEach((x, k) => {
+    const slices = sizeOf(x.shape.slice(2));
+    const rows = x.shape[0] * x.shape[1];
+    const splits = Math.max(1, Math.ceil(rows / TERMS_CHUNK));
+    const chunk = Math.ceil(rows / splits);
+    const workgroups = grid(slices * splits);
+    const head = (nx: number) =>
+      pack([rows, slices, splits, chunk, offset, nx], [attrs.weights[k]]);
+    const partial = splits > 1 ? ctx.scratch(slices * splits * 4) : out.buffer;
+    ctx.dispatch({
+      label: "agd_terms",
+      code: optimWgsl,
+      entryPoint: "terms",
+      constants: { WG },
+      uniforms: head(workgroups[0]),
+      buffers: [x.buffer, partial],
+      workgroups,
+    });
+    if (splits > 1) {
+      const finish = threads1d(slices);
+      ctx.dispatch({
+        label: "agd_terms",
+        code: optimWgsl,
+        entryPoint: "terms_finish",
+        constants: { WG },
+        uniforms: head(finish.nx),
+        buffers: [partial, out.buffer],
+        workgroups: finish.workgroups,
+      });
+    }
+    offset += slices;
+  });
+};
+
+/** η from the packed terms: one workgroup. */
+const agdEta: GpuKernel<"agd_eta"> = (ctx, [terms], _attrs, out) => {
+  ctx.dispatch({
+    label: "agd_eta",
+    code: optimWgsl,
+    entryPoint: "eta",
+    constants: { WG },
+    uniforms: pack([terms.shape[0]]),
+    buffers: [terms.buffer, out.buffer],
+    workgroups: [1],
+  });
+};
+
+/** The AGD update, a thread per 4 elements; η is read from its GPU buffer. */
+const agdUpdate: GpuKernel<"agd_update"> = (ctx, [w, g, terms, eta], attrs, out) => {
+  const n4 = Math.ceil(sizeOf(out.shape) / 4);
+  if (n4 === 0) return;
+  const { workgroups, nx } = threads1d(n4);
+  ctx.dispatch({
+    label: "agd_update",
+    code: optimWgsl,
+    entryPoint: "update",
+    constants: { WG },
+    uniforms: pack([n4, nx, sizeOf(w.shape.slice(2)), attrs.offset], [attrs.mul, 0, 0, 0]),
+    buffers: [w.buffer, g.buffer, terms.buffer, eta.buffer, out.buffer],
+    workgroups,
+  });
+};
+
+// ---------------------------------------------------------------------------
 // The table
 
 /**
@@ -851,6 +1159,8 @@ export const WEBGPU_KERNELS: GpuKernelTable = {
   sqrt: unary("sqrt"),
   relu: unary("relu"),
   step: unary("step"),
+  scaled_relu: unary("scaled_relu"),
+  relu_grad: binary("relu_grad"),
   nan_to_num: unary("nan_to_num"),
   affine: unary("affine"),
   add: binary("add"),
@@ -871,4 +1181,11 @@ export const WEBGPU_KERNELS: GpuKernelTable = {
   max_pool2d_grad: pool("max_pool2d_grad", "max_grad"),
   avg_pool2d: pool("avg_pool2d", "avg_pool"),
   avg_pool2d_grad: pool("avg_pool2d_grad", "avg_grad"),
+  bn_stats: bnStats,
+  batch_norm: batchNorm,
+  batch_norm_grad: batchNormGrad,
+  bn_running: bnRunning,
+  agd_terms: agdTerms,
+  agd_eta: agdEta,
+  agd_update: agdUpdate,
 };

@@ -116,6 +116,10 @@ Deno.test("webgpu: unary ops", options, async () => {
   await check("relu", [special], {});
   await check("step", [special], {});
   await check("affine", [randn(shape)], { mul: -2.5, add: 0.75 });
+  await check("scaled_relu", [randn(shape)], { scale: Math.SQRT2 });
+  await check("scaled_relu", [special], { scale: 3 });
+  await check("relu_grad", [randn(shape), special], { scale: 1 });
+  await check("relu_grad", [randn([4099]), randn([4099])], { scale: -0.5 });
   await check("exp", [randn([1])], {});
   await check("neg", [randn([4099])], {});
 });
@@ -203,6 +207,12 @@ for (const variant of Object.keys(MATMUL_VARIANTS)) {
         [130, 600, 70],
         [65, 17, 64],
         [3, 5, 130],
+        // Aligned rows: the texture variant copies operands instead of packing
+        // them (transposed ones are read transposed by main_tex).
+        [70, 128, 64],
+        [300, 64, 192],
+        [128, 36, 70],
+        [192, 64, 128],
       ];
       for (const [m, k, n] of sizes) {
         for (const transA of [false, true]) {
@@ -275,6 +285,54 @@ Deno.test("webgpu: pools and their gradients", options, async () => {
       await check("avg_pool2d_grad", [dy], { ...attrs, inputHW: [xs[2], xs[3]] });
     }
   }
+});
+
+Deno.test(
+  "webgpu: batch norm statistics, normalisation, gradient and running stats",
+  options,
+  async () => {
+    // Trailing sizes that are and are not multiples of 4, a 2-D input, and
+    // channels long enough to be split (16·32·32 per channel).
+    const shapes: Shape[] = [[4, 6, 5, 3], [2, 3, 8, 8], [300, 7], [16, 2, 32, 32]];
+    for (const shape of shapes) {
+      const x = randn(shape);
+      // An offset far from 0 checks the variance does not cancel.
+      x.data.forEach((v, i) => (x.data[i] = 100 + 3 * v));
+      await check("bn_stats", [x], {}, { rtol: 1e-4, atol: 1e-4 });
+      const spec = SHAPE_RULES.bn_stats([shape], ["float32"], {});
+      const stats = { data: new Float32Array(sizeOf(spec.shape)), shape: spec.shape };
+      (CPU_KERNELS.bn_stats as CpuKernel<"bn_stats">)([{ ...x, dtype: "float32" }], {}, stats);
+      await check("batch_norm", [x, stats], { eps: 1e-5 }, { atol: 1e-4, rtol: 1e-3 });
+      await check("batch_norm_grad", [randn(shape), x, stats], { eps: 1e-5 }, {
+        atol: 1e-4,
+        rtol: 1e-3,
+      });
+      const running = randn([shape[1]]);
+      await check("bn_running", [running, stats], { row: 1, momentum: 0.1, correction: 1.5 });
+      await check("bn_running", [running, stats], { row: 0, momentum: 0.25, correction: 1 });
+    }
+  },
+);
+
+Deno.test("webgpu: AGD's fused terms, η and update", options, async () => {
+  const zero = { data: new Float32Array(6 * 5 * 3), shape: [6, 5, 3] };
+  // [260, 260] has more rows than one terms workgroup takes: split plus finish.
+  const grads = [randn([7, 5]), randn([6, 4, 3, 3]), zero, randn([260, 260])];
+  const weights = [0.5, 1.25, 2, 0.01];
+  await check("agd_terms", grads, { weights }, { rtol: 2e-4 });
+  const terms = randn([7]);
+  terms.data.forEach((v, i) => (terms.data[i] = Math.abs(v)));
+  await check("agd_eta", [terms], {});
+  const big = { data: new Float32Array(3000).map((_, i) => (i % 7) / 7), shape: [3000] };
+  await check("agd_eta", [big], {}, { rtol: 2e-4 });
+  const eta = { data: new Float32Array([0.3]), shape: [] };
+  // Slice 1 of the conv weight has a zero gradient, so a zero term: it stays at rest.
+  const packed = { data: new Float32Array([0.7, 1.5, 0, 2, 0.25, 3, 1, 1, 0.5, 4]), shape: [10] };
+  const w = randn([6, 4, 3, 3]);
+  const g = randn([6, 4, 3, 3]);
+  g.data.forEach((_, i) => i % 9 === 1 && (g.data[i] = 0));
+  await check("agd_update", [w, g, packed, eta], { offset: 1, mul: 0.8 });
+  await check("agd_update", [randn([7, 5]), randn([7, 5]), packed, eta], { offset: 9, mul: 2 });
 });
 
 Deno.test("webgpu: every op is covered", options, () => {

@@ -6,13 +6,16 @@
  * Runtime design, for speed on a real GPU:
  * - Buffers come from a pool keyed by size class (see {@link poolSize}), so a
  *   training loop allocates nothing new after its first step.
- * - Dispatches are batched: they go into one open compute pass and are
+ * - Dispatches are batched: they go into one open compute pass (closed only
+ *   around the buffer-to-texture copies some kernels record) and are
  *   submitted at {@link WebGpuBackend.flush}, before a read or an upload
  *   that needs it, and every `flushEvery` dispatches.
  * - Shader modules are cached by source, pipelines by (source, entry point,
  *   override constants), uniform buffers by their bytes (created mapped and
  *   never rewritten; shapes repeat every step, and an LRU cap bounds the
- *   cache). Only bind groups are created per dispatch.
+ *   cache), and bind groups by (pipeline, buffers): the pool hands out the
+ *   same buffers in the same order every step, so a warm training loop
+ *   creates no GPU objects at all.
  * - GPU errors (validation errors, device loss) are recorded as they arrive
  *   and thrown, naming the op, from the next `run`, `read` or `flush`; a read
  *   after the device is lost rejects instead of hanging.
@@ -25,7 +28,7 @@
 import { OP_NAMES, type OpAttrs, type OpName } from "../../op_name.ts";
 import { type DType, type OutSpec, SHAPE_RULES, sizeOf } from "../../shape.ts";
 import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts";
-import type { Dispatch, GpuContext, GpuKernel, GpuKernelTable } from "./context.ts";
+import type { Dispatch, GpuContext, GpuKernel, GpuKernelTable, TextureCopy } from "./context.ts";
 import { KERNEL_VARIANTS, WEBGPU_KERNELS } from "./kernels.ts";
 import { Rng } from "../../random.ts";
 
@@ -47,6 +50,8 @@ export interface WebGpuOptions {
   flushEvery?: number;
   /** Most cached uniform buffers before the least recently used go (default 4096). */
   maxUniforms?: number;
+  /** Most cached bind groups before the least recently used go (default 8192). */
+  maxBindGroups?: number;
   /**
    * Kernel variants to use, by op (e.g. `{ matmul: "tiled" }`), instead of
    * measuring; see {@link KERNEL_VARIANTS}.
@@ -65,10 +70,26 @@ export interface GpuMemoryInfo extends MemoryInfo {
   stagingAllocations: number;
   /** Uniform buffers in the cache now. */
   uniformBuffers: number;
+  /** Bind groups in the cache now. */
+  bindGroups: number;
   /** Pipelines compiled so far. */
   pipelines: number;
   /** Scratch textures created (pooled like buffers). */
   textureAllocations: number;
+}
+
+/** Counts of the work a backend has issued, from {@link WebGpuBackend.counters}. */
+export interface GpuCounters {
+  /** Compute dispatches recorded. */
+  dispatches: number;
+  /** Command buffers submitted. */
+  submits: number;
+  /**
+   * Milliseconds spent inside `queue.submit` (and finishing the encoder).
+   * Where the driver runs work on submit (software adapters), this is
+   * mostly GPU time, not encoding.
+   */
+  submitMs: number;
 }
 
 /** Variants measured per adapter in this process, keyed by adapter description. */
@@ -105,6 +126,8 @@ export function poolSize(bytes: number): number {
 interface Pipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
+  /** Names the pipeline in bind group cache keys. */
+  id: number;
 }
 
 /**
@@ -155,12 +178,19 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   #moduleObjects = new Map<string, GPUShaderModule>();
   #pipelineCount = 0;
   #uniforms = new Map<string, GPUBuffer>();
+  #bindGroups = new Map<string, GPUBindGroup>();
+  #maxBindGroups: number;
+  #ids = new WeakMap<GPUBuffer | GPUTexture, number>();
+  #nextId = 0;
   #retired: GPUBuffer[] = [];
 
   // Command batching.
   #encoder: GPUCommandEncoder | undefined;
   #pass: GPUComputePassEncoder | undefined;
   #pending = 0;
+  #dispatches = 0;
+  #submits = 0;
+  #submitMs = 0;
   #batchOps = new Set<string>();
   #op = "";
   #scratch: GpuStorage[] = [];
@@ -180,6 +210,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     this.#kernels = { ...WEBGPU_KERNELS, ...options.kernels } as GpuKernelTable;
     this.#flushEvery = options.flushEvery ?? 256;
     this.#maxUniforms = options.maxUniforms ?? 4096;
+    this.#maxBindGroups = options.maxBindGroups ?? 8192;
     this.#maxBinding = Math.min(
       device.limits.maxStorageBufferBindingSize,
       device.limits.maxBufferSize,
@@ -212,7 +243,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
             label: `${this.#op}:texture`,
             size: [width, height],
             format,
-            usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
+            usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+              GPUTextureUsage.COPY_DST,
           });
           this.#textureAllocations++;
         }
@@ -220,6 +252,19 @@ export class WebGpuBackend implements Backend<GpuStorage> {
         return texture;
       },
       variant: (op: string): string | undefined => this.#variants[op],
+      copyToTexture: (src: GPUBuffer, dst: GPUTexture, layout: TextureCopy): void => {
+        // Copies happen outside compute passes: close the open one (the next
+        // dispatch opens another).
+        this.#endPass();
+        this.#encoder ??= device.createCommandEncoder({ label: "batch" });
+        this.#encoder.copyBufferToTexture(
+          { buffer: src, offset: layout.offset, bytesPerRow: layout.bytesPerRow },
+          { texture: dst },
+          [layout.width, layout.height],
+        );
+        this.#batchOps.add(this.#op);
+        if (++this.#pending >= this.#flushEvery) this.#submit();
+      },
     };
     if (options.variants) this.#variants = { ...options.variants };
   }
@@ -450,6 +495,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
       allocations: this.#allocations,
       stagingAllocations: this.#stagingAllocations,
       uniformBuffers: this.#uniforms.size,
+      bindGroups: this.#bindGroups.size,
       pipelines: this.#pipelineCount,
       textureAllocations: this.#textureAllocations,
     };
@@ -470,11 +516,18 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     this.#throwIfFailed();
   }
 
+  /** Work issued since the backend was created (for benchmarks). */
+  counters(): GpuCounters {
+    return { dispatches: this.#dispatches, submits: this.#submits, submitMs: this.#submitMs };
+  }
+
   /** Frees the pooled buffers (live storages stay valid). */
   trim(): void {
     this.#submit();
     for (const list of this.#pool.values()) for (const b of list) b.destroy();
     this.#pool.clear();
+    // Cached bind groups would keep the destroyed buffers' objects alive.
+    this.#bindGroups.clear();
     for (const list of this.#textures.values()) for (const t of list) t.destroy();
     this.#textures.clear();
     this.#bytesPooled = 0;
@@ -555,7 +608,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
       layout: "auto",
       compute: { module, entryPoint, constants: d.constants },
     });
-    p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    p = { pipeline, layout: pipeline.getBindGroupLayout(0), id: ++this.#nextId };
     this.#watch(this.device.popErrorScope(), d.label);
     this.#watch(this.device.popErrorScope(), d.label);
     pipelines.set(key, p);
@@ -596,11 +649,45 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     const [x, y = 1, z = 1] = d.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     this.#labels.add(d.label);
-    const { pipeline, layout } = this.#pipeline(d);
-    const entries: GPUBindGroupEntry[] = [];
-    if (d.uniforms) {
-      entries.push({ binding: 0, resource: { buffer: this.#uniformBuffer(d.uniforms, d.label) } });
+    const p = this.#pipeline(d);
+    const uniform = d.uniforms ? this.#uniformBuffer(d.uniforms, d.label) : undefined;
+    // Training steps repeat the same (pipeline, buffers) combinations, since
+    // the pool hands buffers out in the same order every step: reuse their
+    // bind groups instead of creating ~200 per step.
+    let key = `${p.id}`;
+    if (uniform) key += `,${this.#idOf(uniform)}`;
+    for (const b of d.buffers) key += `,${this.#idOf(b)}`;
+    if (d.bindings) key += `|${d.bindings.join(",")}`;
+    let group = this.#bindGroups.get(key);
+    if (group) {
+      this.#bindGroups.delete(key);
+    } else {
+      group = this.#createBindGroup(d, p.layout, uniform);
+      if (this.#bindGroups.size >= this.#maxBindGroups) {
+        this.#bindGroups.delete(this.#bindGroups.keys().next().value!);
+      }
     }
+    this.#bindGroups.set(key, group);
+    const pipeline = p.pipeline;
+    if (!this.#pass) {
+      this.#encoder ??= this.device.createCommandEncoder({ label: "batch" });
+      this.#pass = this.#encoder.beginComputePass({ label: "batch" });
+    }
+    this.#pass.setPipeline(pipeline);
+    this.#pass.setBindGroup(0, group);
+    this.#pass.dispatchWorkgroups(x, y, z);
+    this.#dispatches++;
+    this.#batchOps.add(d.label);
+    if (++this.#pending >= this.#flushEvery) this.#submit();
+  }
+
+  #createBindGroup(
+    d: Dispatch,
+    layout: GPUBindGroupLayout,
+    uniform: GPUBuffer | undefined,
+  ): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [];
+    if (uniform) entries.push({ binding: 0, resource: { buffer: uniform } });
     for (const [i, b] of d.buffers.entries()) {
       let resource: GPUBindingResource;
       if (b instanceof GPUTexture) {
@@ -615,16 +702,17 @@ export class WebGpuBackend implements Backend<GpuStorage> {
       }
       entries.push({ binding: d.bindings?.[i] ?? entries.length, resource });
     }
-    const group = this.device.createBindGroup({ label: d.label, layout, entries });
-    if (!this.#pass) {
-      this.#encoder ??= this.device.createCommandEncoder({ label: "batch" });
-      this.#pass = this.#encoder.beginComputePass({ label: "batch" });
+    return this.device.createBindGroup({ label: d.label, layout, entries });
+  }
+
+  /** A number naming a buffer or texture for cache keys (never reused). */
+  #idOf(resource: GPUBuffer | GPUTexture): number {
+    let id = this.#ids.get(resource);
+    if (id === undefined) {
+      id = ++this.#nextId;
+      this.#ids.set(resource, id);
     }
-    this.#pass.setPipeline(pipeline);
-    this.#pass.setBindGroup(0, group);
-    this.#pass.dispatchWorkgroups(x, y, z);
-    this.#batchOps.add(d.label);
-    if (++this.#pending >= this.#flushEvery) this.#submit();
+    return id;
   }
 
   #endPass(): void {
@@ -641,9 +729,12 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     this.#pending = 0;
     this.#releasedInBatch.clear();
     if (encoder) {
+      const start = performance.now();
       this.device.pushErrorScope("validation");
       this.device.queue.submit([encoder.finish({ label: "batch" })]);
       this.#watch(this.device.popErrorScope(), undefined, ops);
+      this.#submitMs += performance.now() - start;
+      this.#submits++;
     }
     for (const b of this.#retired) b.destroy();
     this.#retired.length = 0;

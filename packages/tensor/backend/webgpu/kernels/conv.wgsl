@@ -253,19 +253,118 @@ fn store_col(base: u32, m: u32, j: u32, v: vec4<f32>) {
 @group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(3) var dst_b: texture_storage_2d<rgba32float, write>;
 
+// pack_a decomposes k (and, in mode 2, m) once per texel and then steps
+// through the 4 taps: integer division is per lane and slow on software
+// adapters, where the per-element decoding of load_a_row made pack_a about a
+// third of a ResNet step.
+
+// A tap of a row for modes 0 and 1: channel ch, kernel offset (ky, kx).
+fn tap(row: Row, ch: u32, ky: u32, kx: u32) -> f32 {
+  if (MODE == 0u) {
+    let iy = row.y + i32(ky);
+    let ix = row.x + i32(kx);
+    if (iy < 0 || ix < 0 || iy >= i32(U.h) || ix >= i32(U.w)) { return 0.0; }
+    return in0[row.base + (ch * U.h + u32(iy)) * U.w + u32(ix)];
+  }
+  let ty = row.y - i32(ky);
+  let tx = row.x - i32(kx);
+  if (U.sh == 1u && U.sw == 1u) {
+    // Stride 1 (most layers): a plain correlation with the flipped kernel.
+    if (ty < 0 || tx < 0 || ty >= i32(U.oh) || tx >= i32(U.ow)) { return 0.0; }
+    return in0[row.base + (ch * U.oh + u32(ty)) * U.ow + u32(tx)];
+  }
+  if (ty < 0 || tx < 0) { return 0.0; }
+  let oy = u32(ty) / U.sh;
+  let ox = u32(tx) / U.sw;
+  if (oy * U.sh != u32(ty) || ox * U.sw != u32(tx) || oy >= U.oh || ox >= U.ow) { return 0.0; }
+  return in0[row.base + (ch * U.oh + oy) * U.ow + ox];
+}
+
+// (ch, ky, kx) advanced by one tap.
+fn next_tap(t: vec3<u32>) -> vec3<u32> {
+  var r = vec3<u32>(t.x, t.y, t.z + 1u);
+  if (r.z == U.kw) {
+    r.z = 0u;
+    r.y += 1u;
+    if (r.y == U.kh) {
+      r.y = 0u;
+      r.x += 1u;
+    }
+  }
+  return r;
+}
+
+// A[m, k .. k + 3] for modes 0 and 1 (0 at and past kend).
+fn pack_row(row: Row, k: u32) -> vec4<f32> {
+  let taps = U.kh * U.kw;
+  let ch = k / taps;
+  let t = k - ch * taps;
+  let ky = t / U.kw;
+  let t0 = vec3<u32>(ch, ky, t - ky * U.kw);
+  let t1 = next_tap(t0);
+  let t2 = next_tap(t1);
+  let t3 = next_tap(t2);
+  var v = vec4<f32>(0.0);
+  v.x = tap(row, t0.x, t0.y, t0.z);
+  if (k + 1u < U.kend) { v.y = tap(row, t1.x, t1.y, t1.z); }
+  if (k + 2u < U.kend) { v.z = tap(row, t2.x, t2.y, t2.z); }
+  if (k + 3u < U.kend) { v.w = tap(row, t3.x, t3.y, t3.z); }
+  return v;
+}
+
+// x at tap (ch, ky, kx) for output position (n, oy, ox) (mode 2).
+fn weight_tap(ch: u32, ky: u32, kx: u32, pos: vec3<u32>) -> f32 {
+  let iy = i32(pos.y * U.sh + ky) - i32(U.ph);
+  let ix = i32(pos.z * U.sw + kx) - i32(U.pw);
+  if (iy < 0 || ix < 0 || iy >= i32(U.h) || ix >= i32(U.w)) { return 0.0; }
+  return in0[((pos.x * U.c + ch) * U.h + u32(iy)) * U.w + u32(ix)];
+}
+
+// (n, oy, ox) advanced by one output position.
+fn next_pos(p: vec3<u32>) -> vec3<u32> {
+  var r = vec3<u32>(p.x, p.y, p.z + 1u);
+  if (r.z == U.ow) {
+    r.z = 0u;
+    r.y += 1u;
+    if (r.y == U.oh) {
+      r.y = 0u;
+      r.x += 1u;
+    }
+  }
+  return r;
+}
+
+// A[m, k .. k + 3] for mode 2 (0 at and past kend).
+fn pack_weight(m: u32, k: u32) -> vec4<f32> {
+  let taps = U.kh * U.kw;
+  let ch = m / taps;
+  let t = m - ch * taps;
+  let ky = t / U.kw;
+  let kx = t - ky * U.kw;
+  let p = U.oh * U.ow;
+  let n = k / p;
+  let q = k - n * p;
+  let oy = q / U.ow;
+  let p0 = vec3<u32>(n, oy, q - oy * U.ow);
+  let p1 = next_pos(p0);
+  let p2 = next_pos(p1);
+  let p3 = next_pos(p2);
+  var v = vec4<f32>(0.0);
+  v.x = weight_tap(ch, ky, kx, p0);
+  if (k + 1u < U.kend) { v.y = weight_tap(ch, ky, kx, p1); }
+  if (k + 2u < U.kend) { v.z = weight_tap(ch, ky, kx, p2); }
+  if (k + 3u < U.kend) { v.w = weight_tap(ch, ky, kx, p3); }
+  return v;
+}
+
 @compute @workgroup_size(8, 8)
 fn pack_a(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x >= U.width || gid.y >= U.height) { return; }
   let m = U.m0 + gid.y;
+  let k = U.k0 + gid.x * 4u;
   var v = vec4<f32>(0.0);
-  if (m < U.m) {
-    let row = row_of(m);
-    for (var c = 0u; c < 4u; c++) {
-      let k = U.k0 + gid.x * 4u + c;
-      if (k < U.kend) {
-        if (MODE == 2u) { v[c] = load_a_weight(m, k); } else { v[c] = load_a_row(row, k); }
-      }
-    }
+  if (m < U.m && k < U.kend) {
+    if (MODE == 2u) { v = pack_weight(m, k); } else { v = pack_row(row_of(m), k); }
   }
   textureStore(dst, vec2<u32>(gid.x, gid.y), v);
 }

@@ -13,8 +13,10 @@
 //
 // Override constants: OP selects the operation (constant-folded, so each op
 // gets its own pipeline); WG is the workgroup size.
-//   unary  OP: 0 neg, 1 exp, 2 log, 3 sqrt, 4 relu, 5 step, 6 nan_to_num, 7 affine
-//   binary OP: 0 add, 1 sub, 2 mul, 3 div, 4 eq
+//   unary  OP: 0 neg, 1 exp, 2 log, 3 sqrt, 4 relu, 5 step, 6 nan_to_num, 7 affine,
+//              8 scaled_relu (max(x, 0)·mul)
+//   binary OP: 0 add, 1 sub, 2 mul, 3 div, 4 eq, 5 relu_grad (a·mul where b > 0, else 0;
+//              binary4 only, the scale coming from the Unary block)
 // Workgroups are laid out by grid(): linear index = wg.x + wg.y * nx.
 
 override OP: u32 = 0u;
@@ -78,6 +80,10 @@ fn unary_op(x: f32) -> f32 {
       return max(x, 0.0);
     }
     case 5u: { return select(0.0, 1.0, x > 0.0); }
+    case 8u: {
+      if (is_nan(x)) { return x; }
+      return max(x, 0.0) * U.mul;
+    }
     case 6u: {
       let u = bitcast<u32>(x);
       if ((u & 0x7f800000u) != 0x7f800000u) { return x; }
@@ -88,12 +94,15 @@ fn unary_op(x: f32) -> f32 {
   }
 }
 
-fn binary_op(x: f32, y: f32) -> f32 {
+// `scale` is an argument rather than U.mul so that the strided entry, whose
+// binding 0 is the Strided block, never refers to U.
+fn binary_op(x: f32, y: f32, scale: f32) -> f32 {
   switch OP {
     case 0u: { return x + y; }
     case 1u: { return x - y; }
     case 2u: { return x * y; }
     case 3u: { return x / y; }
+    case 5u: { return select(0.0, x * scale, y > 0.0); }
     default: { return select(0.0, 1.0, x == y); }
   }
 }
@@ -113,10 +122,10 @@ fn binary4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   let p = x4[i];
   let q = b4[i];
   out_b4[i] = vec4<f32>(
-    binary_op(p.x, q.x),
-    binary_op(p.y, q.y),
-    binary_op(p.z, q.z),
-    binary_op(p.w, q.w),
+    binary_op(p.x, q.x, U.mul),
+    binary_op(p.y, q.y, U.mul),
+    binary_op(p.z, q.z, U.mul),
+    binary_op(p.w, q.w, U.mul),
   );
 }
 
@@ -135,5 +144,5 @@ fn binary(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     ia += c * S.sa[k >> 2u][k & 3u];
     ib += c * S.sb[k >> 2u][k & 3u];
   }
-  out[i] = binary_op(a[ia], b[ib]);
+  out[i] = binary_op(a[ia], b[ib], 1.0);
 }

@@ -24,6 +24,9 @@
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+// main_tex: operands copied into their textures transposed (see below).
+override A_T: bool = false;
+override B_T: bool = false;
 
 const BM = 64u;
 const BN = 64u;
@@ -127,6 +130,12 @@ fn store_row(base: u32, m: u32, n: u32, v: vec4<f32>) {
 // loads. So this variant first packs both operands into rgba32float textures,
 // 4 consecutive elements per texel (zero-padded), then runs a kernel that reads
 // only those textures, with no workgroup memory and a large register tile.
+// (An operand with 256-byte-aligned rows is copied into its texture by the
+// host instead of packed; texels past its end then hold stale values, which
+// only feed products that main_tex never stores. A transposed operand is
+// copied as it is stored, and main_tex reads it with A_T / B_T: texel
+// (mq, k) of ta holds 4 rows of one k, texel (kq, n) of tb 4 k of one n;
+// 4×4 transposes in registers restore the usual layout.)
 // The runtime measures both variants once per adapter and keeps the faster
 // (on discrete GPUs that is normally the tiled kernel above).
 //
@@ -276,34 +285,116 @@ fn main_tex(
   var c15_1 = vec4<f32>(0.0);
   for (var kq = 0u; kq < T.kq; kq++) {
     let k = kq * 4u;
-    let b0 = mat4x4<f32>(
-      textureLoad(tb, vec2<u32>(nq0, k), 0),
-      textureLoad(tb, vec2<u32>(nq0, k + 1u), 0),
-      textureLoad(tb, vec2<u32>(nq0, k + 2u), 0),
-      textureLoad(tb, vec2<u32>(nq0, k + 3u), 0),
-    );
-    let b1 = mat4x4<f32>(
-      textureLoad(tb, vec2<u32>(nq0 + 8u, k), 0),
-      textureLoad(tb, vec2<u32>(nq0 + 8u, k + 1u), 0),
-      textureLoad(tb, vec2<u32>(nq0 + 8u, k + 2u), 0),
-      textureLoad(tb, vec2<u32>(nq0 + 8u, k + 3u), 0),
-    );
-    let a0 = textureLoad(ta, vec2<u32>(kq, m0 + 0u), 0);
-    let a1 = textureLoad(ta, vec2<u32>(kq, m0 + 1u), 0);
-    let a2 = textureLoad(ta, vec2<u32>(kq, m0 + 2u), 0);
-    let a3 = textureLoad(ta, vec2<u32>(kq, m0 + 3u), 0);
-    let a4 = textureLoad(ta, vec2<u32>(kq, m0 + 4u), 0);
-    let a5 = textureLoad(ta, vec2<u32>(kq, m0 + 5u), 0);
-    let a6 = textureLoad(ta, vec2<u32>(kq, m0 + 6u), 0);
-    let a7 = textureLoad(ta, vec2<u32>(kq, m0 + 7u), 0);
-    let a8 = textureLoad(ta, vec2<u32>(kq, m0 + 8u), 0);
-    let a9 = textureLoad(ta, vec2<u32>(kq, m0 + 9u), 0);
-    let a10 = textureLoad(ta, vec2<u32>(kq, m0 + 10u), 0);
-    let a11 = textureLoad(ta, vec2<u32>(kq, m0 + 11u), 0);
-    let a12 = textureLoad(ta, vec2<u32>(kq, m0 + 12u), 0);
-    let a13 = textureLoad(ta, vec2<u32>(kq, m0 + 13u), 0);
-    let a14 = textureLoad(ta, vec2<u32>(kq, m0 + 14u), 0);
-    let a15 = textureLoad(ta, vec2<u32>(kq, m0 + 15u), 0);
+    var b0: mat4x4<f32>;
+    var b1: mat4x4<f32>;
+    if (B_T) {
+      // tb holds op(b)ᵀ: texel (kq, n) = 4 k of column n. Transposing the
+      // 4×4 blocks (register moves) gives the usual columns of 4 n per k.
+      let n0 = nq0 * 4u;
+      b0 = transpose(mat4x4<f32>(
+        textureLoad(tb, vec2<u32>(kq, n0), 0),
+        textureLoad(tb, vec2<u32>(kq, n0 + 1u), 0),
+        textureLoad(tb, vec2<u32>(kq, n0 + 2u), 0),
+        textureLoad(tb, vec2<u32>(kq, n0 + 3u), 0),
+      ));
+      b1 = transpose(mat4x4<f32>(
+        textureLoad(tb, vec2<u32>(kq, n0 + 32u), 0),
+        textureLoad(tb, vec2<u32>(kq, n0 + 33u), 0),
+        textureLoad(tb, vec2<u32>(kq, n0 + 34u), 0),
+        textureLoad(tb, vec2<u32>(kq, n0 + 35u), 0),
+      ));
+    } else {
+      b0 = mat4x4<f32>(
+        textureLoad(tb, vec2<u32>(nq0, k), 0),
+        textureLoad(tb, vec2<u32>(nq0, k + 1u), 0),
+        textureLoad(tb, vec2<u32>(nq0, k + 2u), 0),
+        textureLoad(tb, vec2<u32>(nq0, k + 3u), 0),
+      );
+      b1 = mat4x4<f32>(
+        textureLoad(tb, vec2<u32>(nq0 + 8u, k), 0),
+        textureLoad(tb, vec2<u32>(nq0 + 8u, k + 1u), 0),
+        textureLoad(tb, vec2<u32>(nq0 + 8u, k + 2u), 0),
+        textureLoad(tb, vec2<u32>(nq0 + 8u, k + 3u), 0),
+      );
+    }
+    var a0: vec4<f32>;
+    var a1: vec4<f32>;
+    var a2: vec4<f32>;
+    var a3: vec4<f32>;
+    var a4: vec4<f32>;
+    var a5: vec4<f32>;
+    var a6: vec4<f32>;
+    var a7: vec4<f32>;
+    var a8: vec4<f32>;
+    var a9: vec4<f32>;
+    var a10: vec4<f32>;
+    var a11: vec4<f32>;
+    var a12: vec4<f32>;
+    var a13: vec4<f32>;
+    var a14: vec4<f32>;
+    var a15: vec4<f32>;
+    if (A_T) {
+      // ta holds op(a)ᵀ: texel (mq, k) = 4 rows of column k. Each 4×4 block
+      // transposed gives 4 rows' texels of 4 k.
+      let q = m0 / 4u;
+      let t0 = transpose(mat4x4<f32>(
+        textureLoad(ta, vec2<u32>(q, k), 0),
+        textureLoad(ta, vec2<u32>(q, k + 1u), 0),
+        textureLoad(ta, vec2<u32>(q, k + 2u), 0),
+        textureLoad(ta, vec2<u32>(q, k + 3u), 0),
+      ));
+      let t1 = transpose(mat4x4<f32>(
+        textureLoad(ta, vec2<u32>(q + 1u, k), 0),
+        textureLoad(ta, vec2<u32>(q + 1u, k + 1u), 0),
+        textureLoad(ta, vec2<u32>(q + 1u, k + 2u), 0),
+        textureLoad(ta, vec2<u32>(q + 1u, k + 3u), 0),
+      ));
+      let t2 = transpose(mat4x4<f32>(
+        textureLoad(ta, vec2<u32>(q + 2u, k), 0),
+        textureLoad(ta, vec2<u32>(q + 2u, k + 1u), 0),
+        textureLoad(ta, vec2<u32>(q + 2u, k + 2u), 0),
+        textureLoad(ta, vec2<u32>(q + 2u, k + 3u), 0),
+      ));
+      let t3 = transpose(mat4x4<f32>(
+        textureLoad(ta, vec2<u32>(q + 3u, k), 0),
+        textureLoad(ta, vec2<u32>(q + 3u, k + 1u), 0),
+        textureLoad(ta, vec2<u32>(q + 3u, k + 2u), 0),
+        textureLoad(ta, vec2<u32>(q + 3u, k + 3u), 0),
+      ));
+      a0 = t0[0];
+      a1 = t0[1];
+      a2 = t0[2];
+      a3 = t0[3];
+      a4 = t1[0];
+      a5 = t1[1];
+      a6 = t1[2];
+      a7 = t1[3];
+      a8 = t2[0];
+      a9 = t2[1];
+      a10 = t2[2];
+      a11 = t2[3];
+      a12 = t3[0];
+      a13 = t3[1];
+      a14 = t3[2];
+      a15 = t3[3];
+    } else {
+      a0 = textureLoad(ta, vec2<u32>(kq, m0 + 0u), 0);
+      a1 = textureLoad(ta, vec2<u32>(kq, m0 + 1u), 0);
+      a2 = textureLoad(ta, vec2<u32>(kq, m0 + 2u), 0);
+      a3 = textureLoad(ta, vec2<u32>(kq, m0 + 3u), 0);
+      a4 = textureLoad(ta, vec2<u32>(kq, m0 + 4u), 0);
+      a5 = textureLoad(ta, vec2<u32>(kq, m0 + 5u), 0);
+      a6 = textureLoad(ta, vec2<u32>(kq, m0 + 6u), 0);
+      a7 = textureLoad(ta, vec2<u32>(kq, m0 + 7u), 0);
+      a8 = textureLoad(ta, vec2<u32>(kq, m0 + 8u), 0);
+      a9 = textureLoad(ta, vec2<u32>(kq, m0 + 9u), 0);
+      a10 = textureLoad(ta, vec2<u32>(kq, m0 + 10u), 0);
+      a11 = textureLoad(ta, vec2<u32>(kq, m0 + 11u), 0);
+      a12 = textureLoad(ta, vec2<u32>(kq, m0 + 12u), 0);
+      a13 = textureLoad(ta, vec2<u32>(kq, m0 + 13u), 0);
+      a14 = textureLoad(ta, vec2<u32>(kq, m0 + 14u), 0);
+      a15 = textureLoad(ta, vec2<u32>(kq, m0 + 15u), 0);
+    }
     c0_0 += b0 * a0;
     c0_1 += b1 * a0;
     c1_0 += b0 * a1;

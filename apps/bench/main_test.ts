@@ -1,0 +1,133 @@
+// The bench's code paths on tiny sizes. No timing is asserted: only that each
+// path runs and that every framework computes the same AGD step.
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { hasWebGPU } from "@agd/tensor";
+import { fcnProblem } from "./fcn_problem.ts";
+import { startTfjs, tfjsFcnStep } from "./peer_tfjs.ts";
+import { benchTorch } from "./peer_torch.ts";
+import { KernelBench } from "./kernels.ts";
+import { type BenchReport, slugify, targets, toMarkdown } from "./report.ts";
+import { timeRepeated } from "./timing.ts";
+import { benchTrainStep } from "./training.ts";
+
+const gpu = await hasWebGPU();
+
+function assertClose(actual: number, expected: number, rtol: number): void {
+  assert(
+    Math.abs(actual - expected) <= rtol * Math.abs(expected),
+    `expected ${actual} within ${rtol} (relative) of ${expected}`,
+  );
+}
+const tiny = { depth: 3, width: 16, dataset: "mnist", batch: 8 };
+
+Deno.test("timeRepeated counts warm-up apart and honours a fixed count", async () => {
+  let issued = 0;
+  let waits = 0;
+  const t = await timeRepeated(() => void issued++, () => Promise.resolve(void waits++), {
+    warmup: 2,
+    count: 3,
+  });
+  assertEquals([t.count, issued, waits], [3, 5, 2]);
+});
+
+Deno.test("timeRepeated keeps the probe when one unit fills the time asked for", async () => {
+  let issued = 0;
+  const t = await timeRepeated(() => void issued++, () => Promise.resolve(), {
+    seconds: 1e-9,
+    minCount: 1,
+  });
+  assertEquals([t.count, issued], [1, 2]);
+});
+
+Deno.test({
+  name: "the training-step timer runs a tiny fcn and reports memory",
+  ignore: !gpu,
+  fn: async () => {
+    const r = await benchTrainStep({ name: "tiny", arch: "fcn", ...tiny }, { count: 2 });
+    assertEquals(r.steps, 2);
+    assert(r.samplesPerSec > 0 && r.encodeMs > 0);
+    assert(r.peakBytes >= r.weightBytes && r.weightBytes === 4 * (16 * 784 + 16 * 16 + 10 * 16));
+    assert(Number.isFinite(r.eta) && r.eta > 0);
+  },
+});
+
+Deno.test({
+  name: "kernel bench times a matmul and a conv with their gradients",
+  ignore: !gpu,
+  fn: async () => {
+    const bench = new KernelBench({ count: 1 });
+    await bench.square(32);
+    await bench.conv({ name: "tiny", x: [1, 2, 6, 6], w: [3, 2, 3, 3], stride: 1, padding: 1 });
+    assertEquals(bench.results.map((r) => r.op), [
+      "matmul",
+      "conv2d",
+      "conv2d_grad_input",
+      "conv2d_grad_weight",
+    ]);
+    assertEquals(bench.results[1].flops, 2 * 3 * 36 * 2 * 9);
+  },
+});
+
+Deno.test({
+  name: "ours, TF.js (WASM) and PyTorch take the same first AGD step",
+  ignore: !gpu,
+  // TF.js's WASM module and the subprocess keep handles the sanitizers would flag.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const problem = await fcnProblem(tiny);
+    const ours = await benchTrainStep({ name: "tiny", arch: "fcn", ...tiny }, { count: 1 });
+    assertEquals(await startTfjs("wasm"), undefined);
+    const tfjs = await tfjsFcnStep(problem, { count: 1 });
+    assertClose(tfjs.eta, ours.eta, 1e-4);
+    const torch = await benchTorch(problem, { matmulSizes: [16], seconds: 0.01 });
+    if (torch.ok) assertClose(torch.result.fcn.eta, ours.eta, 1e-4);
+    else console.log(`PyTorch peer unavailable: ${torch.reason}`);
+  },
+});
+
+Deno.test("the report renders targets, ratios and unavailable peers", () => {
+  const report: BenchReport = {
+    info: {
+      machine: "CPU, 2 cores, 24 GiB",
+      adapter: "llvmpipe (LLVM 15.0.6, 256 bits)",
+      adapterSlug: slugify("llvmpipe (LLVM 15.0.6, 256 bits)"),
+      date: "2026-01-01T00:00:00.000Z",
+      commit: "abc1234",
+      runtime: "Deno",
+      load: [1, 2],
+      seconds: 60,
+      quick: true,
+      variants: { matmul: "texture" },
+    },
+    kernels: [{ name: "matmul 1024³", op: "matmul", flops: 2 * 1024 ** 3, ms: 50, gflops: 42.9 }],
+    training: [],
+    peers: {
+      problem: "fcn d8 w256 mnist b128",
+      matmulSize: 1024,
+      rounds: 1,
+      rows: [
+        { framework: "ours", backend: "webgpu", stepSamplesPerSec: 2400, stepMs: 53 },
+        {
+          framework: "TF.js 4.22.0",
+          backend: "webgpu",
+          stepSamplesPerSec: 120,
+          stepMs: 1060,
+          stepTimeRatio: 0.05,
+        },
+        { framework: "PyTorch", backend: "cpu", unavailable: "No module named 'torch'" },
+      ],
+    },
+    data: [],
+    errors: [],
+  };
+  assertEquals(report.info.adapterSlug, "llvmpipe-llvm-15-0-6-256-bits");
+  assertEquals(targets(report).map((t) => t.met), [true, true, true]);
+  const md = toMarkdown(report);
+  assertMatch(md, /0\.050 \(ours 20\.0× faster\)/);
+  assertMatch(md, /unavailable: No module named 'torch'/);
+});

@@ -1,0 +1,287 @@
+/**
+ * What a bench run records about where it ran (machine, adapter, date,
+ * commit, load), and the run as Markdown tables for the terminal and the
+ * README.
+ *
+ * @module
+ */
+import type { DataResult } from "./data.ts";
+import type { KernelResult } from "./kernels.ts";
+import type { PeerRow, PeersReport } from "./peers.ts";
+import type { TrainResult } from "./training.ts";
+
+/** Where and when a run happened. */
+export interface RunInfo {
+  /** CPU model name and core count, e.g. `AMD EPYC, 2 cores, 24 GiB`. */
+  machine: string;
+  /** The WebGPU adapter: description, vendor, architecture as the adapter reports them. */
+  adapter: string;
+  /** The adapter's description as a file-name slug (names the results file). */
+  adapterSlug: string;
+  /** ISO date of the start. */
+  date: string;
+  /** `git describe`-like short commit, `+dirty` when the tree has changes. */
+  commit: string;
+  /** Deno and V8 versions. */
+  runtime: string;
+  /** 1-minute load average at the start and at the end (other work on the machine). */
+  load: [number, number];
+  /** Seconds the whole run took. */
+  seconds: number;
+  /** Whether this was a `--quick` run. */
+  quick: boolean;
+  /** The kernel variant our backend chose per op on this adapter (measured at startup). */
+  variants: Record<string, string>;
+}
+
+/** The whole run, as written to JSON. */
+export interface BenchReport {
+  /** Where and when. */
+  info: RunInfo;
+  /** Kernel GFLOP/s. */
+  kernels: KernelResult[];
+  /** Training-step throughput and memory. */
+  training: TrainResult[];
+  /** Ours beside TF.js and PyTorch. */
+  peers?: PeersReport;
+  /** Loader throughput. */
+  data: DataResult[];
+  /** ONNX Runtime latency of exported models (ms). */
+  onnx?: Record<string, number>;
+  /** Sections that failed, with the error. */
+  errors: { section: string; error: string }[];
+}
+
+async function run(cmd: string, args: string[]): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU model (from lscpu), core count and memory of this machine. */
+export async function machineName(): Promise<string> {
+  const lscpu = await run("lscpu", []);
+  const model = lscpu?.match(/^Model name:\s*(.+)$/m)?.[1].trim() ?? Deno.build.arch;
+  const gib = Math.round(Deno.systemMemoryInfo().total / 2 ** 30);
+  return `${model}, ${navigator.hardwareConcurrency} cores, ${gib} GiB`;
+}
+
+/** The short commit of the repository this file is in, `+dirty` when it has changes. */
+export async function commitName(): Promise<string> {
+  const dir = new URL(".", import.meta.url);
+  if (dir.protocol !== "file:") return "unknown";
+  const cwd = decodeURIComponent(dir.pathname);
+  const head = await run("git", ["-C", cwd, "rev-parse", "--short", "HEAD"]);
+  if (!head) return "unknown";
+  const status = await run("git", ["-C", cwd, "status", "--porcelain"]);
+  return status ? `${head}+dirty` : head;
+}
+
+/** The adapter as one line: description, then vendor and architecture where given. */
+export function adapterName(info: GPUAdapterInfo): string {
+  const device = info.device && info.device !== "0" ? `device ${info.device}` : "";
+  const parts = [info.description, device, info.vendor && `vendor ${info.vendor}`];
+  if (info.architecture) parts.push(info.architecture);
+  return parts.filter(Boolean).join(", ") || "unknown adapter";
+}
+
+/**
+ * A file-name slug: lower case, runs of other characters as one `-`.
+ *
+ * @example
+ * ```ts
+ * import { slugify } from "./report.ts";
+ * console.log(slugify("llvmpipe (LLVM 15.0.6, 256 bits)")); // llvmpipe-llvm-15-0-6-256-bits
+ * ```
+ */
+export function slugify(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "unknown";
+}
+
+function num(x: number | undefined, digits = 1): string {
+  if (x === undefined || !Number.isFinite(x)) return "–";
+  return x.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? "–" : num(bytes / 2 ** 20, 1);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function ratio(r: number | undefined, ours: boolean): string {
+  if (r === undefined) return "–";
+  if (ours) return "1 (ours)";
+  return `${num(r, 3)} (ours ${r < 1 ? `${num(1 / r, 1)}× faster` : `${num(r, 1)}× slower`})`;
+}
+
+/** The run's targets (issue "apps/bench") and whether this run met them. */
+export function targets(report: BenchReport): { target: string; value: string; met: boolean }[] {
+  const out: { target: string; value: string; met: boolean }[] = [];
+  const square = report.kernels.filter((k) => /^matmul \d+³$/.test(k.name));
+  if (square.length) {
+    const best = square.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+    out.push({
+      target: "matmul ≥ 20 GFLOP/s",
+      value: `${num(best.gflops)} GFLOP/s (${best.name.slice(7)})`,
+      met: best.gflops >= 20,
+    });
+  }
+  const rows = report.peers?.rows ?? [];
+  const ours = rows.find((r) => r.framework.startsWith("ours"));
+  if (ours?.stepSamplesPerSec) {
+    out.push({
+      target: `${report.peers!.problem} step ≥ 2,000 samples/s`,
+      value: `${num(ours.stepSamplesPerSec, 0)} samples/s`,
+      met: ours.stepSamplesPerSec >= 2000,
+    });
+    const tfjs = rows.find((r) => r.framework.startsWith("TF.js") && r.backend === "webgpu");
+    if (tfjs?.stepSamplesPerSec) {
+      const x = ours.stepSamplesPerSec / tfjs.stepSamplesPerSec;
+      out.push({ target: "> 15× TF.js WebGPU (same step)", value: `${num(x)}×`, met: x > 15 });
+    }
+    const torch = rows.find((r) => r.framework.startsWith("PyTorch"));
+    if (torch?.stepSamplesPerSec) {
+      const x = ours.stepSamplesPerSec / torch.stepSamplesPerSec;
+      out.push({ target: "≥ ⅕ of PyTorch CPU (same step)", value: `${num(x, 2)}×`, met: x >= 0.2 });
+    }
+  }
+  return out;
+}
+
+function peerTable(p: PeersReport): string {
+  const rows = p.rows.map((r: PeerRow) =>
+    r.unavailable
+      ? [r.framework, r.backend, `unavailable: ${r.unavailable}`, "", "", "", "", "", ""]
+      : [
+        r.framework,
+        r.backend,
+        num(r.matmulGflops, 2),
+        ratio(r.matmulTimeRatio, r === p.rows[0]),
+        num(r.stepSamplesPerSec, 0),
+        num(r.stepMs),
+        num(r.encodeMs),
+        ratio(r.stepTimeRatio, r === p.rows[0]),
+        r.eta === undefined ? "–" : r.eta.toFixed(6),
+      ]
+  );
+  return table([
+    "framework",
+    "backend",
+    `matmul ${p.matmulSize}³ GFLOP/s`,
+    "our time ÷ theirs",
+    `${p.problem} samples/s`,
+    "ms/step",
+    "encode ms/step",
+    "our time ÷ theirs",
+    "η step 1",
+  ], rows);
+}
+
+/**
+ * The run as Markdown: where it ran, targets, peers, training, kernels, data, ONNX.
+ *
+ * @param report a finished run
+ * @returns Markdown text
+ */
+export function toMarkdown(report: BenchReport): string {
+  const i = report.info;
+  const parts: string[] = [];
+  parts.push(
+    table(["machine", "adapter", "date", "commit", "runtime", "load avg (start → end)", "run"], [[
+      i.machine,
+      `${i.adapter} (kernels: ${
+        Object.entries(i.variants).map(([k, v]) => `${k} ${v}`).join(", ")
+      })`,
+      i.date,
+      i.commit,
+      i.runtime,
+      `${num(i.load[0], 2)} → ${num(i.load[1], 2)}`,
+      `${i.quick ? "--quick, " : ""}${num(i.seconds, 0)} s`,
+    ]]),
+  );
+  const t = targets(report);
+  if (t.length) {
+    parts.push(
+      "**Targets on lavapipe**\n\n" +
+        table(
+          ["target", "this run", "met"],
+          t.map((x) => [x.target, x.value, x.met ? "yes" : "no"]),
+        ),
+    );
+  }
+  if (report.peers) {
+    parts.push(
+      `**Peers** (same process, ${report.peers.rounds} alternating round(s), best kept; ` +
+        "time ratios below 1 mean ours is faster)\n\n" + peerTable(report.peers),
+    );
+  }
+  if (report.training.length) {
+    parts.push(
+      "**Training step** (forward, backward, AGD update; batches uploaded every step. " +
+        "Encode = JS-thread time issuing a step; queue.submit = time inside submit per step, " +
+        "the final read's included — a software adapter runs the work there)\n\n" +
+        table(
+          [
+            "model",
+            "batch",
+            "samples/s",
+            "wall ms/step",
+            "encode ms/step",
+            "upload / fwd+bwd / AGD ms",
+            "queue.submit ms/step",
+            "dispatches/step",
+            "weights MiB",
+            "peak GPU MiB",
+          ],
+          report.training.map((r) => [
+            r.name,
+            String(r.batch),
+            num(r.samplesPerSec, r.samplesPerSec < 100 ? 2 : 0),
+            num(r.wallMs),
+            num(r.encodeMs),
+            `${num(r.phases.uploadMs)} / ${num(r.phases.gradMs)} / ${num(r.phases.agdMs)}`,
+            num(r.submitMs),
+            num(r.dispatches, 0),
+            mib(r.weightBytes),
+            mib(r.peakBytes),
+          ]),
+        ),
+    );
+  }
+  if (report.kernels.length) {
+    parts.push(
+      "**Kernels** (the variant the backend chose; conv gradients counted at the forward's FLOPs)\n\n" +
+        table(
+          ["kernel", "ms/call", "GFLOP/s"],
+          report.kernels.map((k) => [k.name, num(k.ms, 2), num(k.gflops, 2)]),
+        ),
+    );
+  }
+  if (report.data.length) {
+    parts.push(
+      "**Data loaders**\n\n" +
+        table(
+          ["dataset", "pipeline", "images/s"],
+          report.data.map((d) => [d.dataset, d.pipeline, num(d.imagesPerSec, 0)]),
+        ),
+    );
+  }
+  if (report.onnx) {
+    parts.push(
+      "**ONNX Runtime (wasm, 1 thread), batch 1**\n\n" +
+        table(["figure", "value"], Object.entries(report.onnx).map(([k, v]) => [k, num(v, 2)])),
+    );
+  }
+  for (const e of report.errors) parts.push(`**${e.section} failed:** ${e.error}`);
+  return parts.join("\n\n") + "\n";
+}

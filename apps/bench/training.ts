@@ -1,0 +1,206 @@
+/**
+ * Samples/s of a full AGD training step (forward, backward, AGD update) on the
+ * WebGPU backend, the JS thread's encode time per step beside the wall time,
+ * and the GPU memory the step needs. The step is the one apps/cli/train.ts
+ * runs, fed from host arrays uploaded every step as the loader's batches are.
+ *
+ * @module
+ */
+import { Agd, agdInit } from "@agd/agd";
+import { createModel, DATASET_SHAPES } from "@agd/models";
+import {
+  backward,
+  crossEntropyLoss,
+  mseLoss,
+  Rng,
+  type Tensor,
+  tensor,
+  tidy,
+  useWebGPU,
+} from "@agd/tensor";
+import { timeRepeated, type TimingOptions } from "./timing.ts";
+
+/** One training configuration to time. */
+export interface TrainCase {
+  /** Row label, e.g. `fcn d10 w256 mnist`. */
+  name: string;
+  /** `fcn`, `vgg16`, `resnet18` or `resnet50`. */
+  arch: string;
+  /** Dataset whose input shape and classes the model takes. */
+  dataset: string;
+  /** Samples per step. */
+  batch: number;
+  /** FCN depth. */
+  depth?: number;
+  /** FCN width. */
+  width?: number;
+  /** `mse` (the reference default) or `xent` (the paper's ImageNet runs). */
+  loss?: "mse" | "xent";
+  /**
+   * Re-initialise with AGD's orthogonal init (default true). It is a QR per
+   * slice on the host — minutes for a 2048×3072 weight — and the step's cost
+   * does not depend on the weights' values, so big models skip it.
+   */
+  agdInit?: boolean;
+}
+
+/** What {@link benchTrainStep} measured for one {@link TrainCase}. */
+export interface TrainResult {
+  /** The case's label. */
+  name: string;
+  /** Samples per step. */
+  batch: number;
+  /** Timed steps. */
+  steps: number;
+  /** Samples per second of wall time. */
+  samplesPerSec: number;
+  /** Wall milliseconds per step. */
+  wallMs: number;
+  /** Milliseconds per step the JS thread spent issuing it (CPU encode). */
+  encodeMs: number;
+  /**
+   * Encode milliseconds per timed step by phase: uploading the batch (with
+   * any submit the upload forces), recording forward + loss + backward, and
+   * the AGD update. Time the JS thread is blocked inside a submit counts.
+   */
+  phases: { uploadMs: number; gradMs: number; agdMs: number };
+  /** Compute dispatches per step, where the backend counts them. */
+  dispatches?: number;
+  /**
+   * Milliseconds per step inside `queue.submit`, where the backend counts
+   * them: on a software adapter the driver runs work there, so this part of
+   * the encode time is really GPU time spent on the JS thread.
+   */
+  submitMs?: number;
+  /** Bytes of the weights. */
+  weightBytes: number;
+  /**
+   * Peak GPU storage-buffer bytes of the run: the backend's pool is emptied
+   * before the model is built and never frees during it, so live plus pooled
+   * bytes afterwards is the high-water mark (textures, used by the texture
+   * kernel variants as scratch, are not counted).
+   */
+  peakBytes: number;
+  /** η of the first timed step's predecessor, read once (a sanity check: finite, > 0). */
+  eta: number;
+}
+
+/** Host arrays of a few synthetic batches for `shape` (their values do not change the timing). */
+export function syntheticBatches(
+  dataset: string,
+  batch: number,
+  count = 2,
+  seed = 1,
+): { x: Float32Array; y: Int32Array; shape: [number, number, number, number] }[] {
+  const { input, classes } = DATASET_SHAPES[dataset];
+  const rng = new Rng(seed);
+  const shape: [number, number, number, number] = [batch, ...input];
+  return Array.from({ length: count }, () => ({
+    x: rng.normals(batch * input[0] * input[1] * input[2]),
+    y: Int32Array.from({ length: batch }, () => rng.int(classes)),
+    shape,
+  }));
+}
+
+/**
+ * Times the training step of one configuration on the WebGPU backend.
+ *
+ * @param c architecture, dataset, batch (and FCN size)
+ * @param options warm-up steps, target seconds and step-count bounds
+ * @returns samples/s, wall and encode ms per step, weight and peak bytes
+ * @example
+ * ```ts ignore
+ * import { benchTrainStep } from "./training.ts";
+ * const r = await benchTrainStep(
+ *   { name: "fcn", arch: "fcn", dataset: "mnist", batch: 8, depth: 3, width: 16 },
+ *   { seconds: 0.1 },
+ * );
+ * console.log(r.samplesPerSec > 0); // true
+ * ```
+ */
+export async function benchTrainStep(
+  c: TrainCase,
+  options: TimingOptions = {},
+): Promise<TrainResult> {
+  const backend = await useWebGPU();
+  // Start from an empty pool so that what the pool holds afterwards is this model's peak.
+  backend.trim();
+  const model = createModel(c.arch, c.dataset, { depth: c.depth, width: c.width, seed: 0 });
+  const params = model.parameters();
+  if (c.agdInit ?? true) agdInit(params, { seed: 0 });
+  const weightBytes = params.reduce((n, p) => n + p.value.size * 4, 0);
+  const optimizer = new Agd();
+  const lossFn = (c.loss ?? "mse") === "mse" ? mseLoss : crossEntropyLoss;
+  const batches = syntheticBatches(c.dataset, c.batch);
+  let next = 0;
+  let eta: Tensor | undefined;
+  let firstEta: Promise<number> | undefined;
+  const phases = { uploadMs: 0, gradMs: 0, agdMs: 0 };
+  const issue = () => {
+    const t0 = performance.now();
+    const b = batches[next++ % batches.length];
+    const x = tensor(b.x, { shape: b.shape });
+    const y = tensor(b.y);
+    const t1 = performance.now();
+    tidy(() => {
+      backward(lossFn(model.forward(x), y));
+    });
+    x.dispose();
+    y.dispose();
+    const t2 = performance.now();
+    const previous = eta;
+    eta = optimizer.step(params);
+    // Reading η of the first step queues one copy; the loop itself never waits.
+    if (!firstEta) firstEta = eta.item();
+    previous?.dispose();
+    phases.uploadMs += t1 - t0;
+    phases.gradMs += t2 - t1;
+    phases.agdMs += performance.now() - t2;
+  };
+  // Counters arrived in the backend after this bench: read them only where they exist.
+  const counted = () =>
+    (backend as { counters?: () => { dispatches: number; submitMs: number } }).counters?.();
+  // Every wait closes a segment of steps; timeRepeated's last wait follows
+  // exactly the timed steps, so the last segment is theirs.
+  let segmentStart = { step: 0, counters: counted() };
+  let timed = { steps: 1, uploadMs: 0, gradMs: 0, agdMs: 0, dispatches: NaN, submitMs: NaN };
+  const wait = async () => {
+    await eta!.item();
+    const counters = counted();
+    const before = segmentStart.counters;
+    timed = {
+      steps: next - segmentStart.step,
+      ...phases,
+      dispatches: counters && before ? counters.dispatches - before.dispatches : NaN,
+      submitMs: counters && before ? counters.submitMs - before.submitMs : NaN,
+    };
+    segmentStart = { step: next, counters };
+    phases.uploadMs = phases.gradMs = phases.agdMs = 0;
+  };
+  try {
+    const timing = await timeRepeated(issue, wait, options);
+    const memory = backend.memory();
+    const perStep = (x: number) => (Number.isNaN(x) ? undefined : x / timed.steps);
+    return {
+      name: c.name,
+      batch: c.batch,
+      steps: timing.count,
+      samplesPerSec: (c.batch * 1000) / timing.wallMs,
+      wallMs: timing.wallMs,
+      encodeMs: timing.encodeMs,
+      phases: {
+        uploadMs: timed.uploadMs / timed.steps,
+        gradMs: timed.gradMs / timed.steps,
+        agdMs: timed.agdMs / timed.steps,
+      },
+      dispatches: perStep(timed.dispatches),
+      submitMs: perStep(timed.submitMs),
+      weightBytes,
+      peakBytes: memory.bytesInUse + memory.bytesPooled,
+      eta: await firstEta!,
+    };
+  } finally {
+    eta?.dispose();
+    model.dispose();
+  }
+}

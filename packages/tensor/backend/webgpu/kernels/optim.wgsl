@@ -1,0 +1,169 @@
+// The AGD optimizer's fused ops (Bernstein et al. 2023, Algorithm 1): the
+// gradient summary terms, η, and the weight update, so a whole step is about
+// two dispatches per weight plus one, with η never leaving the GPU.
+//
+// Entry points and bindings (group 0):
+//   terms         0: uniform Terms   1: x array<f32> (read)      2: out array<f32> (read_write)
+//   terms_finish  0: uniform Terms   1: partials array<f32> (read) 2: out array<f32> (read_write)
+//   eta           0: uniform Eta     1: terms array<f32> (read)  2: out array<f32> (read_write)
+//   update        0: uniform Update  1: w array<vec4<f32>> (read)  2: g array<vec4<f32>> (read)
+//                 3: packed terms array<f32> (read)  4: eta array<f32> (read)
+//                 5: out array<vec4<f32>> (read_write)
+//
+// terms: a tensor viewed as [rows, slices] (rows = d0·d1, slices = kh·kw);
+//   a workgroup per (slice, split) sums the squares of its split's rows with a
+//   shared-memory tree. With one split it writes weight·√sum to
+//   out[offset + slice]; with several it writes the partial sums, which
+//   terms_finish (a thread per slice) adds up and finishes.
+// eta: one workgroup sums all terms (G) and writes log((1 + √(1 + 4G)) / 2).
+// update: a thread per 4 elements (buffers are padded to 16 bytes, so the
+//   last thread may touch padding): out = w − nan_to_num(mul·η / t)·g with t
+//   the term of the element's slice.
+//
+// Override constants: WG the workgroup size (a power of 2). Workgroups are
+// laid out by grid(): linear index = wg.x + wg.y * nx.
+
+override WG: u32 = 256u;
+
+struct Terms {
+  rows: u32,
+  slices: u32,
+  splits: u32,
+  chunk: u32,
+  offset: u32,
+  nx: u32,
+  weight: f32,
+  pad: u32,
+}
+
+struct Eta {
+  n: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+}
+
+struct Update {
+  n4: u32,
+  nx: u32,
+  slices: u32,
+  offset: u32,
+  mul: f32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> T: Terms;
+@group(0) @binding(0) var<uniform> E: Eta;
+@group(0) @binding(0) var<uniform> U: Update;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> w4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> g4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> packed: array<f32>;
+@group(0) @binding(4) var<storage, read> eta_in: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out4: array<vec4<f32>>;
+
+var<workgroup> tree: array<f32, WG>;
+
+const F32_MAX: f32 = 3.4028234663852886e38;
+
+fn is_nan(v: f32) -> bool {
+  let u = bitcast<u32>(v);
+  return (u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0u;
+}
+
+// Sums tree[0..WG) into tree[0]; every thread of the workgroup must call it.
+fn tree_sum(li: u32) {
+  for (var half = WG / 2u; half > 0u; half = half / 2u) {
+    workgroupBarrier();
+    if (li < half) {
+      tree[li] += tree[li + half];
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(WG)
+fn terms(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let gid = wg.x + wg.y * T.nx;
+  // Uniform control flow: every thread of a workgroup takes the same branch.
+  if (gid >= T.slices * T.splits) { return; }
+  let slice = gid / T.splits;
+  let split = gid % T.splits;
+  let end = min(T.rows, (split + 1u) * T.chunk);
+  var acc = 0.0;
+  for (var r = split * T.chunk + li; r < end; r += WG) {
+    let v = x[r * T.slices + slice];
+    acc += v * v;
+  }
+  tree[li] = acc;
+  tree_sum(li);
+  if (li == 0u) {
+    if (T.splits == 1u) {
+      out[T.offset + slice] = T.weight * sqrt(tree[0]);
+    } else {
+      out[gid] = tree[0];
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn terms_finish(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let slice = (wg.x + wg.y * T.nx) * WG + li;
+  if (slice >= T.slices) { return; }
+  var acc = 0.0;
+  for (var s = 0u; s < T.splits; s++) {
+    acc += x[slice * T.splits + s];
+  }
+  out[T.offset + slice] = T.weight * sqrt(acc);
+}
+
+@compute @workgroup_size(WG)
+fn eta(@builtin(local_invocation_index) li: u32) {
+  var acc = 0.0;
+  for (var i = li; i < E.n; i += WG) {
+    acc += x[i];
+  }
+  tree[li] = acc;
+  tree_sum(li);
+  if (li == 0u) {
+    out[0] = log(0.5 * sqrt(1.0 + 4.0 * tree[0]) + 0.5);
+  }
+}
+
+// torch.nan_to_num of c / t, without relying on IEEE division by zero
+// (WGSL does not promise Inf or NaN from arithmetic).
+fn factor(c: f32, t: f32) -> f32 {
+  if (t == 0.0) {
+    if (c > 0.0) { return F32_MAX; }
+    if (c < 0.0) { return -F32_MAX; }
+    return 0.0;
+  }
+  let f = c / t;
+  let u = bitcast<u32>(f);
+  if ((u & 0x7f800000u) != 0x7f800000u) { return f; }
+  if ((u & 0x007fffffu) != 0u) { return 0.0; }
+  return select(F32_MAX, -F32_MAX, (u >> 31u) != 0u);
+}
+
+@compute @workgroup_size(WG)
+fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = (wg.x + wg.y * U.nx) * WG + li;
+  if (i >= U.n4) { return; }
+  let c = U.mul * eta_in[0];
+  var f: vec4<f32>;
+  if (U.slices == 1u) {
+    f = vec4<f32>(factor(c, packed[U.offset]));
+  } else {
+    let e = i * 4u;
+    f = vec4<f32>(
+      factor(c, packed[U.offset + e % U.slices]),
+      factor(c, packed[U.offset + (e + 1u) % U.slices]),
+      factor(c, packed[U.offset + (e + 2u) % U.slices]),
+      factor(c, packed[U.offset + (e + 3u) % U.slices]),
+    );
+  }
+  out4[i] = w4[i] - f * g4[i];
+}

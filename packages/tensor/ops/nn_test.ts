@@ -1,0 +1,78 @@
+// The fused batch norm (bn_stats → batch_norm, gradient batch_norm_grad) and
+// running-statistic update against the composites of elementwise ops and
+// reductions they replace, on the CPU reference and on WebGPU.
+import * as t from "../mod.ts";
+import type { Backend } from "../backend/backend.ts";
+import { assertClose } from "../testing/assert.ts";
+
+/** Batch norm as the composite of primitives (the former implementation). */
+function compositeBatchNorm(x: t.Tensor, eps: number) {
+  const axes = x.shape.length === 4 ? [0, 2, 3] : [0];
+  const mean = t.mean(x, { axes, keepDims: true });
+  const centered = t.sub(x, mean);
+  const variance = t.mean(t.square(centered), { axes, keepDims: true });
+  return { y: t.div(centered, t.sqrt(t.add(variance, eps))), mean, variance };
+}
+
+/** y and ∂(Σ y·r)/∂x of a batch norm. */
+async function run(
+  backend: Backend,
+  data: Float32Array,
+  shape: number[],
+  bn: (x: t.Tensor) => t.Tensor,
+): Promise<{ y: Float32Array; dx: Float32Array }> {
+  const x = t.tensor(data, { shape, backend, requiresGrad: true });
+  const r = t.tensor(new t.Rng(9).normals(data.length), { shape, backend });
+  const y = t.tidy(() => {
+    const y = bn(x);
+    t.backward(t.sum(t.mul(y, r)));
+    return y;
+  });
+  const out = { y: await y.data() as Float32Array, dx: await x.grad!.data() as Float32Array };
+  [x, x.grad!, r, y].forEach((v) => v.dispose());
+  return out;
+}
+
+const gpu = await t.hasWebGPU();
+for (
+  const [name, getBackend, ignore] of [
+    ["cpu", () => Promise.resolve(t.cpu() as Backend), false],
+    ["webgpu", () => t.webgpu() as Promise<Backend>, !gpu],
+  ] as const
+) {
+  for (const shape of [[8, 3, 6, 6], [4, 5, 3, 3], [64, 6]]) {
+    Deno.test({
+      name: `fused batch norm matches the composite for [${shape}] (${name})`,
+      ignore,
+      fn: async () => {
+        const backend = await getBackend();
+        const data = new t.Rng(4).normals(shape.reduce((a, b) => a * b)).map((v) => 5 + 2 * v);
+        const eps = 1e-5;
+        const fused = await run(backend, data, shape, (x) => t.batchNormTrain(x, eps).y);
+        const ref = await run(backend, data, shape, (x) => compositeBatchNorm(x, eps).y);
+        const tol = { atol: 1e-4, rtol: 1e-3 };
+        assertClose(fused.y, ref.y, { ...tol, label: "y" });
+        assertClose(fused.dx, ref.dx, { ...tol, label: "dx" });
+
+        // Statistics and PyTorch's running update (momentum 0.1, unbiased variance).
+        const x = t.tensor(data, { shape, backend });
+        const running = t.tensor([...Array(shape[1]).keys()], { backend });
+        const { y, stats } = t.batchNormTrain(x, eps);
+        const { mean, variance } = compositeBatchNorm(x, eps);
+        const count = x.size / shape[1];
+        const correction = count / (count - 1);
+        const next = t.updateRunningStat(running, stats, { row: 1, momentum: 0.1, correction });
+        const expected = t.add(
+          t.affine(running, { mul: 0.9 }),
+          t.affine(variance.reshape([-1]), { mul: 0.1 * correction }),
+        );
+        const [m, v] = [await mean.data(), await variance.data()];
+        const s = await stats.data();
+        assertClose(s.subarray(0, shape[1]), m, { ...tol, label: "mean" });
+        assertClose(s.subarray(shape[1]), v, { ...tol, label: "variance" });
+        assertClose(await next.data(), await expected.data(), { ...tol, label: "running_var" });
+        [x, running, y, stats, mean, variance, next, expected].forEach((v) => v.dispose());
+      },
+    });
+  }
+}
