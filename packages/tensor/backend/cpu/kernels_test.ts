@@ -4,6 +4,7 @@ import { type DType, type Shape, SHAPE_RULES, sizeOf } from "../../shape.ts";
 import type { TypedArray } from "../backend.ts";
 import type { CpuInput, CpuKernel } from "./kernel.ts";
 import { broadcastIndex, CPU_KERNELS } from "./kernels.ts";
+import { loadFixture } from "../../testing/fixtures.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -97,46 +98,11 @@ function numericGrad(
   return grad;
 }
 
-/** A private, minimal safetensors reader for the op fixtures (F32 and I64 only). */
-function _read_fixture(path: string): Map<string, { data: Float32Array; shape: number[] }> {
-  const bytes = Deno.readFileSync(path);
-  const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
-  const start = 8 + headerLen;
-  const out = new Map<string, { data: Float32Array; shape: number[] }>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const { dtype, shape, data_offsets: [b, e] } = info as {
-      dtype: string;
-      shape: number[];
-      data_offsets: [number, number];
-    };
-    const raw = bytes.slice(start + b, start + e).buffer; // slice: aligned copy
-    if (dtype === "F32") out.set(name, { data: new Float32Array(raw), shape });
-    else if (dtype === "I64") {
-      out.set(name, { data: Float32Array.from(new BigInt64Array(raw), Number), shape });
-    } else throw new Error(`Unsupported fixture dtype ${dtype} for ${name}`);
-  }
-  return out;
-}
-
-/** ops.safetensors: the repository's `shared/` if it has one, else the workspace's. */
-const fixturePath = [
-  new URL("../../../../shared/fixtures/ops.safetensors", import.meta.url),
-  new URL("../../../../../shared/fixtures/ops.safetensors", import.meta.url),
-].map((u) => decodeURIComponent(u.pathname)).find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-}) ?? "shared/fixtures/ops.safetensors (not found)";
-let fixtureCache: ReturnType<typeof _read_fixture> | undefined;
+/** PyTorch's golden values for the ops (tests/fixtures/ops.safetensors). */
+const OPS = await loadFixture("ops.safetensors");
 function fixture(name: string, part: string): CpuInput {
-  fixtureCache ??= _read_fixture(fixturePath);
-  const t = fixtureCache.get(`${name}.${part}`);
-  if (!t) throw new Error(`Fixture ${name}.${part} is missing`);
-  return { data: t.data, shape: t.shape, dtype: "float32" };
+  const key = `${name}.${part}`;
+  return { data: OPS.f32(key), shape: OPS.shape(key), dtype: "float32" };
 }
 
 /** A [r, c] matrix transposed into a new [c, r] input. */
