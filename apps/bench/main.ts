@@ -30,7 +30,7 @@ import { benchTrainStep } from "./training.ts";
 import { plan } from "./plan.ts";
 
 /** The sections of a run, in the order they run. */
-export const SECTIONS = ["peers", "training", "kernels", "data", "onnx"] as const;
+export const SECTIONS = ["peers", "training", "kernels", "data", "onnx", "distributed"] as const;
 /** A section name. */
 export type Section = (typeof SECTIONS)[number];
 
@@ -130,6 +130,11 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   });
   await section("onnx", async () => {
     report.onnx = await benchOnnx({ runs: quick ? 5 : 20 });
+  });
+  await section("distributed", async () => {
+    // Needs Open MPI: without mpirun the section says so in `errors` and the run goes on.
+    const { benchAllreduce } = await import("@agd/distributed/bench");
+    report.distributed = await benchAllreduce({ steps: quick ? 2 : 3, repeats: quick ? 3 : 5 });
   });
   report.info.load[1] = Deno.loadavg()[0];
   report.info.seconds = (performance.now() - started) / 1000;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { AllreduceBench } from "@agd/distributed/bench";
 import type { DataResult } from "./data.ts";
 import type { KernelResult } from "./kernels.ts";
 import type { PeerRow, PeersReport } from "./peers.ts";
@@ -48,6 +49,8 @@ export interface BenchReport {
   data: DataResult[];
   /** ONNX Runtime latency of exported models (ms). */
   onnx?: Record<string, number>;
+  /** All-reduce and step overhead between 2 local MPI ranks (`--distribute`). */
+  distributed?: AllreduceBench;
   /** Sections that failed, with the error. */
   errors: { section: string; error: string }[];
 }
@@ -273,6 +276,27 @@ export function toMarkdown(report: BenchReport): string {
         table(
           ["dataset", "pipeline", "images/s"],
           report.data.map((d) => [d.dataset, d.pipeline, num(d.imagesPerSec, 0)]),
+        ),
+    );
+  }
+  if (report.distributed) {
+    const d = report.distributed;
+    parts.push(
+      `**All-reduce between ${d.ranks} local MPI ranks**\n\n` +
+        table(
+          ["gradients", "ms", "algbw GB/s"],
+          d.allreduce.map((r) => [r.name, num(r.ms, 1), num(r.algbw, 2)]),
+        ) +
+        `\n\n**Step overhead of --distribute** (${d.model}, ${d.backend})\n\n` +
+        table(
+          ["mode", "ms/step", "in MPI ms", "waited after backward ms", "overhead"],
+          d.steps.map((s) => [
+            s.mode,
+            num(s.ms, 0),
+            num(s.commMs, 0),
+            num(s.waitMs, 0),
+            `${num(s.overheadPercent, 0)}%`,
+          ]),
         ),
     );
   }
