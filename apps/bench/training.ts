@@ -9,8 +9,10 @@
 import { Agd, agdInit } from "@agd/agd";
 import { createModel, DATASET_SHAPES } from "@agd/models";
 import {
+  affine,
   backward,
   crossEntropyLoss,
+  keep,
   mseLoss,
   Rng,
   type Tensor,
@@ -83,6 +85,47 @@ export interface TrainResult {
   peakBytes: number;
   /** η of the first timed step's predecessor, read once (a sanity check: finite, > 0). */
   eta: number;
+  /**
+   * Wall milliseconds of the AGD step alone (norms, G, η, update of every
+   * weight), measured on fixed gradients: AGD steps fed copies of them, minus
+   * the copies alone.
+   */
+  agdStepMs: number;
+}
+
+/**
+ * Wall ms of one AGD step on `params`' current gradients: `k` steps, each on a
+ * fresh copy of the gradients (a step consumes them), minus `k` copies alone.
+ */
+async function timeAgdStep(
+  params: ReturnType<ReturnType<typeof createModel>["parameters"]>,
+  options: TimingOptions,
+): Promise<number> {
+  const grads = params.map((p) => p.value.grad!);
+  params.forEach((p) => (p.value.grad = null));
+  const agd = new Agd();
+  let last: Tensor | undefined;
+  const run = (withStep: boolean) => () => {
+    const copies = grads.map((g) => keep(affine(g, { mul: 1 })));
+    if (!withStep) {
+      last?.dispose();
+      last = copies.pop();
+      copies.forEach((c) => c.dispose());
+      return;
+    }
+    params.forEach((p, i) => (p.value.grad = copies[i]));
+    last?.dispose();
+    last = agd.step(params);
+  };
+  const wait = async () => void (await last!.data());
+  try {
+    const copiesOnly = await timeRepeated(run(false), wait, options);
+    const withStep = await timeRepeated(run(true), wait, options);
+    return Math.max(withStep.wallMs - copiesOnly.wallMs, 0);
+  } finally {
+    last?.dispose();
+    grads.forEach((g) => g.dispose());
+  }
 }
 
 /** Host arrays of a few synthetic batches for `shape` (their values do not change the timing). */
@@ -180,6 +223,15 @@ export async function benchTrainStep(
   try {
     const timing = await timeRepeated(issue, wait, options);
     const memory = backend.memory();
+    // One more forward + backward leaves gradients for the AGD-only timing.
+    eta?.dispose();
+    eta = undefined;
+    const b = batches[0];
+    const [x, y] = [tensor(b.x, { shape: b.shape }), tensor(b.y)];
+    tidy(() => backward(lossFn(model.forward(x), y)));
+    x.dispose();
+    y.dispose();
+    const agdStepMs = await timeAgdStep(params, { warmup: 1, seconds: 0.5, minCount: 2 });
     const perStep = (x: number) => (Number.isNaN(x) ? undefined : x / timed.steps);
     return {
       name: c.name,
@@ -198,6 +250,7 @@ export async function benchTrainStep(
       weightBytes,
       peakBytes: memory.bytesInUse + memory.bytesPooled,
       eta: await firstEta!,
+      agdStepMs,
     };
   } finally {
     eta?.dispose();
