@@ -157,16 +157,33 @@ export async function startServer(options: ServerOptions = {}): Promise<WebServe
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      port: { type: "string", default: "8000" },
-      hostname: { type: "string", default: "127.0.0.1" },
-      models: { type: "string" },
-    },
-  });
+  const usage = "Usage: deno task serve [--port 8000] [--hostname 127.0.0.1] [--models DIR]";
+  let values: { port: string; hostname: string; models?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        port: { type: "string", default: "8000" },
+        hostname: { type: "string", default: "127.0.0.1" },
+        models: { type: "string" },
+        help: { type: "boolean" },
+      },
+    }));
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}\n${usage}`);
+    Deno.exit(2);
+  }
+  if (values.help) {
+    console.log(usage);
+    Deno.exit(0);
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`error: Invalid value "${values.port}" for --port: expected 0…65535\n${usage}`);
+    Deno.exit(2);
+  }
   const server = await startServer({
-    port: Number(values.port),
+    port,
     hostname: values.hostname,
     models: values.models,
     log: true,

@@ -14,8 +14,7 @@
 import { parseArgs } from "node:util";
 import { exportCheckpoint, type ExportCheckpointResult } from "./checkpoint.ts";
 
-const USAGE =
-  `Usage: deno run -A packages/onnx-export/cli.ts --checkpoint FILE.safetensors --out FILE.onnx
+const USAGE = `Usage: deno task export --checkpoint FILE.safetensors --out FILE.onnx
   [--arch A] [--dataset D] [--depth N] [--width N] [--input-shape C,H,W] [--no-fold-bn]
   [--extra-prefix P]`;
 
