@@ -4,34 +4,12 @@
 import { equal, ok } from "node:assert/strict";
 import { readSafetensors, toFloat32 } from "@agd/tensor";
 import { readMetrics } from "./plot.ts";
+import { haveFashion, MAIN, ROOT, smallFcnArgs } from "./_test_util.ts";
 
-const FASHION = "/usr/share/datasets/fashion-mnist";
-const haveFashion = await Deno.stat(FASHION).then(() => true, () => false);
 const haveMpirun = await new Deno.Command("mpirun", { args: ["--version"], stdout: "null" })
   .output().then((o) => o.success, () => false);
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
-const ROOT = new URL("../../", import.meta.url).pathname;
 
-const args = [
-  "--cpu",
-  "--dataset",
-  "fashion-mnist",
-  "--data-dir",
-  "/usr/share/datasets",
-  "--no-download",
-  "--depth",
-  "3",
-  "--width",
-  "32",
-  "--train_bs",
-  "100",
-  "--train-limit",
-  "600",
-  "--test-limit",
-  "200",
-  "--epochs",
-  "1",
-];
+const args = [...smallFcnArgs(600, 200), "--epochs", "1"];
 
 async function run(cmd: string, argv: string[]): Promise<{ code: number; output: string }> {
   const out = await new Deno.Command(cmd, {

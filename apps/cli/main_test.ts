@@ -6,30 +6,9 @@ import { createModel, loadCheckpoint } from "@agd/models";
 import { cpu } from "@agd/tensor";
 import { parseTrainArgs, UsageError } from "./args.ts";
 import { readMetrics, renderSvg } from "./plot.ts";
+import { haveFashion, MAIN, ROOT, smallFcnArgs } from "./_test_util.ts";
 
-const FASHION = "/usr/share/datasets/fashion-mnist";
-const haveFashion = await Deno.stat(FASHION).then(() => true, () => false);
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-const base = [
-  "--cpu",
-  "--dataset",
-  "fashion-mnist",
-  "--data-dir",
-  "/usr/share/datasets",
-  "--no-download",
-  "--depth",
-  "3",
-  "--width",
-  "32",
-  "--train_bs",
-  "100",
-  "--train-limit",
-  "1000",
-  "--test-limit",
-  "300",
-];
+const base = smallFcnArgs(1000, 300);
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
