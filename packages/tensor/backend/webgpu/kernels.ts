@@ -730,30 +730,34 @@ function convGeometry(
   return [n, c, h, w, o, oh, ow, kh, kw, a.stride[0], a.stride[1], a.padding[0], a.padding[1]];
 }
 
+/** Words of the Conv uniform block that only mode 3 and `scatter` read. */
+const NO_PHASE: readonly number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
 /** Records one conv.wgsl implicit GEMM of `mode` with rows m, cols n, depth k. */
 function convGemm(
   ctx: GpuContext,
   label: string,
-  mode: 0 | 1 | 2,
+  mode: 0 | 1 | 2 | 3,
   in0: GpuInput,
   in1: GpuInput,
   out: GpuOutput,
   mnk: [number, number, number],
   geometry: number[],
+  phase: readonly number[] = NO_PHASE,
 ): void {
   const [m, n, k] = mnk;
   if (m * n === 0) return;
   if (ctx.variant("conv2d") === "texture" && textureGemmFits(ctx, m, n, k)) {
     const [, , h, w, , oh, ow] = geometry;
     const uniforms = (m0: number, k0: number, kend: number, width: number, height: number) =>
-      pack([m, n, k, 0, ...geometry, m0, k0, kend, width, height, 0, 0]);
+      pack([m, n, k, 0, ...geometry, m0, k0, kend, width, height, 0, 0, ...phase]);
     textureGemm(ctx, {
       label,
       m,
       n,
       k,
       outMode: 1,
-      p: mode === 0 ? oh * ow : mode === 1 ? h * w : m,
+      p: mode === 0 ? oh * ow : mode === 2 ? m : h * w,
       packA: (dst, m0, k0, kend, width, height) =>
         ctx.dispatch({
           label,
@@ -786,7 +790,7 @@ function convGemm(
       label,
       code: convWgsl,
       constants: { MODE: mode },
-      uniforms: pack([m, n, k, kchunk, ...geometry, 0, 0, 0, 0, 0, 0, 0]),
+      uniforms: pack([m, n, k, kchunk, ...geometry, 0, 0, 0, 0, 0, 0, 0, ...phase]),
       buffers: [in0.buffer, in1.buffer, target],
       workgroups: gemmGrid(label, tx, ty, splits),
     });
@@ -810,11 +814,73 @@ const conv2d: GpuKernel<"conv2d"> = (ctx, [x, w], attrs, out) => {
   );
 };
 
-/** conv2d_grad_input as a transposed-conv GEMM: M = N·H·W, N = C, K = O·kh·kw. */
+/**
+ * conv2d_grad_input as a transposed-conv GEMM: M = N·H·W, N = C, K = O·kh·kw.
+ * A strided conv is split into its sh·sw sub-pixel phases (conv.wgsl mode 3):
+ * each phase's pixels only meet 1/(sh·sw) of the taps, so one stride-1 GEMM
+ * per phase over just those taps (then a scatter into place) skips the
+ * zeros the single GEMM would multiply.
+ */
 const conv2dGradInput: GpuKernel<"conv2d_grad_input"> = (ctx, [dy, w], attrs, out) => {
   const [n, o, oh, ow] = dy.shape;
   const [, c, kh, kw] = w.shape;
   const [h, wd] = attrs.inputHW;
+  const [sh, sw] = attrs.stride;
+  const [ph, pw] = attrs.padding;
+  if (sh > 1 || sw > 1) {
+    if (n * c * h * wd === 0) return;
+    const scatter = (geometry: number[], phase: readonly number[], part: GPUBuffer) => {
+      const [gx, gy] = grid(Math.ceil(geometry[0] * geometry[1] * geometry[2] * geometry[3] / 64));
+      ctx.dispatch({
+        label: "conv2d_grad_input",
+        code: convWgsl,
+        entryPoint: "scatter",
+        constants: { MODE: 3 },
+        uniforms: pack([0, 0, 0, 0, ...geometry, 0, 0, 0, 0, 0, 0, 0, ...phase]),
+        buffers: [part, out.buffer],
+        bindings: [1, 3],
+        workgroups: [gx, gy],
+      });
+    };
+    let empty = false;
+    for (let py = 0; py < Math.min(sh, h); py++) {
+      for (let px = 0; px < Math.min(sw, wd); px++) {
+        // Phase rows iy = py + a·sh, taps ky = ky0 + ty·sh, oy = cy + a − ty.
+        const hp = Math.ceil((h - py) / sh);
+        const wp = Math.ceil((wd - px) / sw);
+        const ky0 = (py + ph) % sh;
+        const kx0 = (px + pw) % sw;
+        const tky = ky0 < kh ? Math.ceil((kh - ky0) / sh) : 0;
+        const tkx = kx0 < kw ? Math.ceil((kw - kx0) / sw) : 0;
+        if (tky * tkx === 0) {
+          empty = true; // zeroed below, with the other empty phases
+          continue;
+        }
+        const cy = (py + ph - ky0) / sh;
+        const cx = (px + pw - kx0) / sw;
+        const phase = [kh, kw, ky0, kx0, sh, sw, h, wd, py, px, 0, 0];
+        const geometry = [n, c, hp, wp, o, oh, ow, tky, tkx, 1, 1, cy, cx];
+        const part = ctx.scratch(n * c * hp * wp * 4);
+        convGemm(
+          ctx,
+          "conv2d_grad_input",
+          3,
+          dy,
+          w,
+          { buffer: part, shape: [n, c, hp, wp], dtype: "float32" },
+          [n * hp * wp, c, o * tky * tkx],
+          geometry,
+          phase,
+        );
+        scatter(geometry, phase, part);
+      }
+    }
+    if (empty) {
+      const geometry = convGeometry([n, c, h, wd], o, oh, ow, kh, kw, attrs);
+      scatter(geometry, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], dy.buffer);
+    }
+    return;
+  }
   convGemm(
     ctx,
     "conv2d_grad_input",

@@ -18,6 +18,16 @@
 //                         k = (o, ky, kx) over O·R. A[m,k] = dy[n, o, oy, ox]
 //                         where oy·sh = iy + ph − ky exactly (else 0),
 //                         B[k,j] = w[o, j, ky, kx]. out[n, j, iy, ix].
+//   3 conv2d_grad_input, one sub-pixel phase (py, px) of a strided conv: the
+//                         input pixels iy = py + a·sh, ix = px + b·sw only
+//                         meet the taps ky = ky0 + ty·sh, kx = kx0 + tx·sw,
+//                         and oy = cy + a − ty, ox = cx + b − tx. So this is
+//                         mode 1 at stride 1 with h, w = the phase's rows and
+//                         columns, kh, kw = its tap counts and ph, pw = cy, cx
+//                         (out[n, j, a, b], a scratch buffer), except that
+//                         B[k,j] = w[o, j, ky0 + ty·sh, kx0 + tx·sw], read
+//                         with the real kernel size and stride (rkh, rkw, rsh,
+//                         rsw). `scatter` then moves the phase into place.
 //   2 conv2d_grad_weight: in0 = x, in1 = dy. Rows m = (c, ky, kx) over C·R,
 //                         cols j = o over O, k = (n, oy, ox) over N·P.
 //                         A[m,k] = gather x, B[k,j] = dy[n, j, oy, ox].
@@ -71,6 +81,19 @@ struct Conv {
   height: u32,
   pad0: u32,
   pad1: u32,
+  // Mode 3 and `scatter` only (see above):
+  rkh: u32,
+  rkw: u32,
+  ky0: u32,
+  kx0: u32,
+  rsh: u32,
+  rsw: u32,
+  rh: u32,   // the real input height and width (scatter)
+  rw: u32,
+  py: u32,   // the phase (scatter)
+  px: u32,
+  zero: u32, // scatter writes zeros (a phase that meets no tap)
+  pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Conv;
@@ -157,6 +180,15 @@ fn load_b(k: u32, j: u32) -> f32 {
     let taps = U.kh * U.kw;
     return in1[((k / taps) * U.n + j) * taps + k % taps];
   }
+  if (MODE == 3u) {
+    let taps = U.kh * U.kw;
+    let o = k / taps;
+    let t = k - o * taps;
+    let ty = t / U.kw;
+    let ky = U.ky0 + ty * U.rsh;
+    let kx = U.kx0 + (t - ty * U.kw) * U.rsw;
+    return in1[((o * U.n + j) * U.rkh + ky) * U.rkw + kx];
+  }
   let p = U.oh * U.ow;
   return in1[((k / p) * U.o + j) * p + k % p];
 }
@@ -167,7 +199,7 @@ fn out_index(m: u32, j: u32) -> u32 {
     let p = U.oh * U.ow;
     return ((m / p) * U.o + j) * p + m % p;
   }
-  if (MODE == 1u) {
+  if (MODE == 1u || MODE == 3u) {
     let hw = U.h * U.w;
     return ((m / hw) * U.c + j) * hw + m % hw;
   }
@@ -381,4 +413,28 @@ fn pack_b(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
   textureStore(dst_b, vec2<u32>(gid.x, gid.y), v);
+}
+
+// Mode 3's scatter: out[n, c, py + a·rsh, px + b·rsw] = in0[n, c, a, b] over
+// the phase's batch·c·h·w elements (h, w: its rows and columns). With U.zero
+// (and the real geometry in U) it instead zeroes, in one pass over out, the
+// pixels of every phase that meets no tap (ky ≡ iy + ph mod sh has no
+// ky < kh, or likewise for x). Bindings 1: in0 (read), 3: out.
+@compute @workgroup_size(64)
+fn scatter(
+  @builtin(global_invocation_id) gid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  let hw = U.h * U.w;
+  if (i >= U.batch * U.c * hw) { return; }
+  let nc = i / hw;
+  let q = i - nc * hw;
+  let a = q / U.w;
+  let b = q - a * U.w;
+  if (U.zero != 0u) {
+    if ((a + U.ph) % U.sh >= U.kh || (b + U.pw) % U.sw >= U.kw) { out[i] = 0.0; }
+    return;
+  }
+  out[(nc * U.rh + U.py + a * U.rsh) * U.rw + U.px + b * U.rsw] = in0[i];
 }
