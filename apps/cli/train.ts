@@ -370,10 +370,10 @@ async function trainOn(
         }
         const [x, y] = toTensors(batch, info);
         const sync = dist?.syncGradients(params);
+        sync?.watch();
         const [lossSum, correct] = tidy(() => {
           const logits = model.forward(x);
           const loss = lossFn(logits, y);
-          sync?.watch(loss);
           backward(loss);
           return [mul(loss, batch.size), countCorrect(logits, y)];
         });

@@ -175,7 +175,7 @@ async function worker(options: AllreduceBenchOptions): Promise<AllreduceBench> {
       const sync = bucketMiB ? dp.syncGradients(params, { bucketMiB }) : undefined;
       tidy(() => {
         const loss = crossEntropyLoss(model.forward(x), y);
-        if (watch) sync?.watch(loss);
+        if (watch) sync?.watch();
         backward(loss);
       });
       await sync?.done();

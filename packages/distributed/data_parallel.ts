@@ -21,7 +21,6 @@
  */
 import type { ParamRef } from "@agd/agd";
 import { keep, Tensor, type TypedArray } from "@agd/tensor";
-import { onGradComputed } from "./_node_hook.ts";
 import { type GpuSelection, selectGpu } from "./gpu_select.ts";
 import { Mpi, type MpiOptions } from "./mpi.ts";
 
@@ -151,7 +150,7 @@ function upload(like: Tensor, data: Float32Array): Tensor {
  *   const sync = dp.syncGradients(params);
  *   tidy(() => {
  *     const loss = lossOf(model, batch);
- *     sync.watch(loss);                              // buckets start mid-backward
+ *     sync.watch();                                  // buckets start mid-backward
  *     backward(loss);
  *   });
  *   await sync.done();                               // averaged gradients in place
@@ -286,7 +285,7 @@ export class DataParallel {
 
   /**
    * Starts averaging this step's gradients. Call it before the forward pass,
-   * `sync.watch(loss)` just before `backward(loss)` (optional: without it the
+   * `sync.watch()` before `backward(loss)` (optional: without it the
    * reduction starts after backward), then `await sync.done()` before the
    * optimizer step. Gradients must not accumulate across steps (each step
    * starts with `grad` null, as the optimizers leave it).
@@ -451,20 +450,19 @@ export class GradientSync {
   }
 
   /**
-   * Hooks the graph of `loss` so that each bucket's read starts as soon as
-   * backward has computed its last gradient. Call it just before
-   * `backward(loss)`.
-   *
-   * @param loss the root of this step's backward pass
+   * Hooks this step's weights ({@link Tensor.onGrad}) so that each bucket's
+   * read starts as soon as backward has finished its last gradient. Call it
+   * before `backward(loss)`.
    */
-  watch(loss: Tensor): void {
-    const leaves = this.#params.map((p) => p.value);
-    onGradComputed(loss, leaves, (i, g) => {
-      if (this.#early[i] || leaves[i].grad) return;
-      this.#early[i] = g;
-      this.#arrival.push(i);
-      const k = this.#bucketOf[i];
-      if (--this.#missing[k] === 0) this.#start(k);
+  watch(): void {
+    this.#params.forEach((p, i) => {
+      p.value.onGrad = (g) => {
+        if (this.#early[i]) return;
+        this.#early[i] = g;
+        this.#arrival.push(i);
+        const k = this.#bucketOf[i];
+        if (--this.#missing[k] === 0) this.#start(k);
+      };
     });
   }
 

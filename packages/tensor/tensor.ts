@@ -43,6 +43,13 @@ export class Tensor {
   requiresGrad = false;
   /** Accumulated ∂L/∂this after {@link backward}, for leaves that require grad. */
   grad: Tensor | null = null;
+  /**
+   * Called by {@link backward} with this leaf's `grad` as soon as this pass has
+   * finished it — while the rest of the pass is still being recorded (as
+   * PyTorch's post-accumulate-grad hooks; data-parallel training starts
+   * all-reducing late layers there).
+   */
+  onGrad: ((grad: Tensor) => void) | null = null;
   /** The op that made this tensor when it is part of a graph (null for leaves). */
   node: GradNode | null = null;
   #store: Store | null;

@@ -80,7 +80,7 @@ export async function trainSteps(options: StepsOptions = {}): Promise<Float32Arr
     const sync = dp?.syncGradients(params);
     tidy(() => {
       const loss = crossEntropyLoss(model.forward(x), y);
-      sync?.watch(loss);
+      sync?.watch();
       backward(loss);
     });
     await sync?.done();

@@ -10,22 +10,36 @@ import { keep, noGrad, type Tensor } from "../tensor.ts";
 import { apply } from "../ops/_apply.ts";
 import { showShape } from "../shape.ts";
 
-function topologicalOrder(root: Tensor): Tensor[] {
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
-  // Iterative DFS: deep nets (ResNet-50, FCN depth 32) would overflow recursion.
-  const stack: [Tensor, boolean][] = [[root, false]];
+/**
+ * The graph's tensors in reverse topological order, each one as soon as all
+ * its consumers are done (Kahn's algorithm from the root, depth first): a
+ * weight's gradient is then final right after the op that used it, not at
+ * the end of the pass, so {@link Tensor.onGrad} hooks fire early.
+ */
+function reverseTopologicalOrder(root: Tensor): Tensor[] {
+  const consumers = new Map<Tensor, number>();
+  const stack = [root];
+  const seen = new Set([root]);
   while (stack.length) {
-    const [t, expanded] = stack.pop()!;
-    if (expanded) {
-      order.push(t);
-      continue;
+    for (const input of stack.pop()!.node?.inputs ?? []) {
+      if (!input.requiresGrad) continue;
+      consumers.set(input, (consumers.get(input) ?? 0) + 1);
+      if (!seen.has(input)) {
+        seen.add(input);
+        stack.push(input);
+      }
     }
-    if (seen.has(t)) continue;
-    seen.add(t);
-    stack.push([t, true]);
+  }
+  const order: Tensor[] = [];
+  const ready = [root];
+  while (ready.length) {
+    const t = ready.pop()!;
+    order.push(t);
     for (const input of t.node?.inputs ?? []) {
-      if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
+      if (!input.requiresGrad) continue;
+      const left = consumers.get(input)! - 1;
+      consumers.set(input, left);
+      if (left === 0) ready.push(input);
     }
   }
   return order;
@@ -67,7 +81,7 @@ export function backward(loss: Tensor, dy?: Tensor): void {
     const seed = dy ?? apply("affine", [loss], { mul: 0, add: 1 });
     grads.set(loss, seed);
     hold(seed);
-    for (const t of topologicalOrder(loss).reverse()) {
+    for (const t of reverseTopologicalOrder(loss)) {
       const g = grads.get(t);
       if (!g) continue;
       grads.delete(t);
@@ -81,6 +95,7 @@ export function backward(loss: Tensor, dy?: Tensor): void {
           hold(g); // the leaf now owns it too
         }
         drop(g);
+        t.onGrad?.(t.grad);
         continue;
       }
       const inputGrads = t.node.backward(g);

@@ -120,6 +120,19 @@ fn walk_next(w: Walk) -> Walk {
   return v;
 }
 
+// Channel c's statistics from split g: mean and biased variance when one
+// split covers the channel, else (count, mean, M2) for stats_finish to merge.
+fn write_stats(g: u32, c: u32, size: f32, mean: f32, m2: f32) {
+  if (U.splits == 1u) {
+    out2[c] = mean;
+    out2[U.c + c] = m2 / max(size, 1.0);
+  } else {
+    out2[3u * g] = size;
+    out2[3u * g + 1u] = mean;
+    out2[3u * g + 2u] = m2;
+  }
+}
+
 @compute @workgroup_size(WG)
 fn stats_main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let g = wg.x + wg.y * U.nx;
@@ -147,16 +160,7 @@ fn stats_main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_in
   }
   tree[li] = m2;
   tree_sums(li);
-  if (li == 0u) {
-    if (U.splits == 1u) {
-      out2[c] = mean;
-      out2[U.c + c] = tree[0] / max(size, 1.0);
-    } else {
-      out2[3u * g] = size;
-      out2[3u * g + 1u] = mean;
-      out2[3u * g + 2u] = tree[0];
-    }
-  }
+  if (li == 0u) { write_stats(g, c, size, mean, tree[0]); }
 }
 
 // stats_main reading 4 elements of the channel per load (S % 4 == 0; the
@@ -188,16 +192,7 @@ fn stats4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   }
   tree[li] = m2.x + m2.y + m2.z + m2.w;
   tree_sums(li);
-  if (li == 0u) {
-    if (U.splits == 1u) {
-      out2[c] = mean;
-      out2[U.c + c] = tree[0] / max(size, 1.0);
-    } else {
-      out2[3u * g] = size;
-      out2[3u * g + 1u] = mean;
-      out2[3u * g + 2u] = tree[0];
-    }
-  }
+  if (li == 0u) { write_stats(g, c, size, mean, tree[0]); }
 }
 
 @compute @workgroup_size(WG)

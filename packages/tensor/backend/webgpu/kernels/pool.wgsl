@@ -123,17 +123,32 @@ fn covering(i: i32, k: i32, s: i32, p: i32, n: i32) -> vec2<i32> {
   return vec2<i32>(lo, hi);
 }
 
+// Input element i's plane and the ranges of output windows (rows ry, columns
+// rx) that cover it: what both pooling gradients sum over.
+struct Windows {
+  plane: i32,
+  ry: vec2<i32>,
+  rx: vec2<i32>,
+}
+
+fn input_windows(i: i32) -> Windows {
+  let cell = i % (P.h * P.w);
+  return Windows(
+    i / (P.h * P.w),
+    covering(cell / P.w, P.kh, P.sh, P.ph, P.oh),
+    covering(cell % P.w, P.kw, P.sw, P.pw, P.ow),
+  );
+}
+
 @compute @workgroup_size(WG)
 fn avg_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let t = thread(wg, li);
   if (t >= P.n) { return; }
   let i = i32(t);
-  let plane = i / (P.h * P.w);
-  let cell = i % (P.h * P.w);
-  let iy = cell / P.w;
-  let ix = cell % P.w;
-  let ry = covering(iy, P.kh, P.sh, P.ph, P.oh);
-  let rx = covering(ix, P.kw, P.sw, P.pw, P.ow);
+  let win = input_windows(i);
+  let plane = win.plane;
+  let ry = win.ry;
+  let rx = win.rx;
   let base = plane * P.oh * P.ow;
   var acc = 0.0;
   for (var oy = ry.x; oy <= ry.y; oy++) {
@@ -149,12 +164,10 @@ fn max_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
   let t = thread(wg, li);
   if (t >= P.n) { return; }
   let i = i32(t);
-  let plane = i / (P.h * P.w);
-  let cell = i % (P.h * P.w);
-  let iy = cell / P.w;
-  let ix = cell % P.w;
-  let ry = covering(iy, P.kh, P.sh, P.ph, P.oh);
-  let rx = covering(ix, P.kw, P.sw, P.pw, P.ow);
+  let win = input_windows(i);
+  let plane = win.plane;
+  let ry = win.ry;
+  let rx = win.rx;
   let base = plane * P.h * P.w;
   let obase = plane * P.oh * P.ow;
   var acc = 0.0;
