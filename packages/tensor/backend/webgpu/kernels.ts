@@ -475,13 +475,14 @@ interface TextureGemm {
   /** Packs B rows k [k0, kend) (height texels, zero past kend) into `dst`. */
   packB(dst: GPUTexture, k0: number, kend: number, width: number, height: number): void;
   /**
-   * op(a) stored as [K, M] row-major with M a multiple of 64 and K of 4: when
-   * the GEMM needs no chunks, it is copied into its texture as it is and
-   * main_tex reads it transposed (A_T), instead of `packA`.
+   * Fills `dst` with op(a) as it is stored, [K, M] row-major (texel (mq, k)
+   * holds 4 rows of one k, zero past M and K), for main_tex to read
+   * transposed (A_T). Used instead of `packA` when the GEMM needs no chunks:
+   * the transposing pack reads strided addresses, this one contiguous ones.
    */
-  transposedA?: GPUBuffer;
-  /** op(b) stored as [N, K] row-major with K a multiple of 64: as `transposedA`, for B. */
-  transposedB?: GPUBuffer;
+  storedA?: (dst: GPUTexture) => void;
+  /** op(b) as stored, [N, K] (texel (kq, n), zero past K): as `storedA`, for B. */
+  storedB?: (dst: GPUTexture) => void;
 }
 
 /** `d`, or the next integer that is not a power of two. */
@@ -514,11 +515,11 @@ function textureGemm(ctx: GpuContext, g: TextureGemm, out: GPUBuffer): void {
   // zeros and never read): drivers that specialise shaders on power-of-two
   // texture sizes, like llvmpipe, then compile main_tex once instead of once
   // per size combination (~2 s each there). Real GPUs are unaffected.
-  // Transposed operands are copied as stored (texel (mq, k) of A, (kq, n) of
+  // Transposed operands are loaded as stored (texel (mq, k) of A, (kq, n) of
   // B) when one texture holds them whole.
-  const aT = splits === 1 && mchunk >= g.m && g.k <= max ? g.transposedA : undefined;
-  const bT = splits === 1 && g.n <= max ? g.transposedB : undefined;
-  const [aw, ah] = (aT ? [g.m / 4, g.k] : [kq, mchunk]).map(offPowerOfTwo);
+  const aT = splits === 1 && mchunk >= g.m && g.k <= max ? g.storedA : undefined;
+  const bT = splits === 1 && g.n <= max ? g.storedB : undefined;
+  const [aw, ah] = (aT ? [Math.ceil(g.m / 4), g.k] : [kq, mchunk]).map(offPowerOfTwo);
   const [bw, bh] = (bT ? [kq, g.n] : [nq, kchunk]).map(offPowerOfTwo);
   const ta = ctx.scratchTexture(Math.min(aw, max), Math.min(ah, max), "rgba32float");
   const tb = ctx.scratchTexture(Math.min(bw, max), Math.min(bh, max), "rgba32float");
@@ -528,14 +529,14 @@ function textureGemm(ctx: GpuContext, g: TextureGemm, out: GPUBuffer): void {
     const k0 = s * kchunk;
     const kend = Math.min(g.k, k0 + kchunk);
     if (bT) {
-      ctx.copyToTexture(bT, tb, { offset: 0, bytesPerRow: g.k * 4, width: g.k / 4, height: g.n });
+      bT(tb);
     } else {
       g.packB(tb, k0, kend, tb.width, tb.height);
     }
     for (let m0 = 0; m0 < g.m; m0 += mchunk) {
       const rows = Math.min(mchunk, g.m - m0);
       if (aT) {
-        ctx.copyToTexture(aT, ta, { offset: 0, bytesPerRow: g.m * 4, width: g.m / 4, height: g.k });
+        aT(ta);
       } else {
         g.packA(ta, m0, k0, kend, ta.width, ta.height);
       }
@@ -574,30 +575,68 @@ function copyable(cols: number): boolean {
 }
 
 /**
+ * Packs rows [y0, y0 + height) × columns [x0, x0 + 4·width) of a row-major
+ * [rows, cols] view of `src` (element (Y, X) at Y·sy + X·sx) into `dst`, 4
+ * columns per texel, zero past `rows` and `cols`. Unit column strides with
+ * 16-byte aligned rows take `pack4`, one vector load per texel.
+ */
+function packTexture(
+  ctx: GpuContext,
+  src: GPUBuffer,
+  dst: GPUTexture,
+  view: { rows: number; cols: number; sy: number; sx: number; y0: number; x0: number },
+  width: number,
+  height: number,
+): void {
+  const { rows, cols, sy, sx, y0, x0 } = view;
+  const vector = sx === 1 && sy % 4 === 0 && x0 % 4 === 0;
+  ctx.dispatch({
+    label: "matmul",
+    code: matmulWgsl,
+    entryPoint: vector ? "pack4" : "pack",
+    uniforms: pack([rows, cols, sy, sx, width, height, y0, x0]),
+    buffers: [src, dst],
+    workgroups: [Math.ceil(width / 8), Math.ceil(height / 8)],
+  });
+}
+
+/**
+ * Loads a whole row-major [rows, cols] buffer into `dst` as it is: a plain
+ * copy where rows fill whole copy rows (texels past the end stay stale, which
+ * callers allow only where main_tex never stores their products), else
+ * {@link packTexture}.
+ */
+function loadTexture(
+  ctx: GpuContext,
+  src: GPUBuffer,
+  dst: GPUTexture,
+  rows: number,
+  cols: number,
+  rowsMayBeStale: boolean,
+): void {
+  if (copyable(cols) && (rowsMayBeStale || rows % 4 === 0)) {
+    ctx.copyToTexture(src, dst, {
+      offset: 0,
+      bytesPerRow: cols * 4,
+      width: cols / 4,
+      height: rows,
+    });
+  } else {
+    const view = { rows, cols, sy: cols, sx: 1, y0: 0, x0: 0 };
+    packTexture(ctx, src, dst, view, dst.width, dst.height);
+  }
+}
+
+/**
  * matmul reading its operands from rgba32float textures (4 elements per
- * texel), packed by a first pass that also applies the transposes (a plain
- * texture copy where an operand is untransposed and its rows are aligned:
- * on lavapipe 4–15× cheaper than the packing shader). Much
+ * texel), each loaded by a plain texture copy where its rows are aligned (on
+ * lavapipe 4–15× cheaper than a packing shader), else packed. Transposed
+ * operands are loaded as stored and main_tex transposes in registers. Much
  * faster where texel fetches beat buffer loads (software adapters).
  */
 const matmulTexture: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
   const [m, n] = out.shape;
   const k = attrs.transA ? a.shape[0] : a.shape[1];
-  const strided = (
-    src: GPUBuffer,
-    dst: GPUTexture,
-    ints: number[],
-    width: number,
-    height: number,
-  ) =>
-    ctx.dispatch({
-      label: "matmul",
-      code: matmulWgsl,
-      entryPoint: "pack",
-      uniforms: pack(ints),
-      buffers: [src, dst],
-      workgroups: [Math.ceil(width / 8), Math.ceil(height / 8)],
-    });
   textureGemm(ctx, {
     label: "matmul",
     m,
@@ -605,9 +644,10 @@ const matmulTexture: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
     k,
     outMode: 0,
     p: 1,
-    transposedA: attrs.transA && copyable(m) && k % 4 === 0 ? a.buffer : undefined,
-    transposedB: attrs.transB && copyable(k) ? b.buffer : undefined,
-    // Pack: rows, cols, sy, sx, width, height, y0, x0.
+    // A stored [K, M]: rows past K feed stored products, so they must be zero.
+    storedA: attrs.transA ? (dst) => loadTexture(ctx, a.buffer, dst, k, m, false) : undefined,
+    // B stored [N, K]: rows past N feed only products that are never stored.
+    storedB: attrs.transB ? (dst) => loadTexture(ctx, b.buffer, dst, n, k, true) : undefined,
     packA: (dst, m0, k0, kend, width, height) =>
       // Row-major A whose rows fill whole copy rows needs no shader: copy it.
       !attrs.transA && k0 === 0 && kend === k && copyable(k)
@@ -617,19 +657,18 @@ const matmulTexture: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
           width: k / 4,
           height: Math.min(height, m - m0),
         })
-        : strided(
+        : packTexture(
+          ctx,
           a.buffer,
           dst,
-          [
-            m,
-            kend,
-            attrs.transA ? 1 : k,
-            attrs.transA ? m : 1,
-            width,
-            height,
-            m0,
-            k0,
-          ],
+          {
+            rows: m,
+            cols: kend,
+            sy: attrs.transA ? 1 : k,
+            sx: attrs.transA ? m : 1,
+            y0: m0,
+            x0: k0,
+          },
           width,
           height,
         ),
@@ -641,19 +680,18 @@ const matmulTexture: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
           width: n / 4,
           height: k,
         })
-        : strided(
+        : packTexture(
+          ctx,
           b.buffer,
           dst,
-          [
-            kend,
-            n,
-            attrs.transB ? 1 : n,
-            attrs.transB ? k : 1,
-            width,
-            height,
-            k0,
-            0,
-          ],
+          {
+            rows: kend,
+            cols: n,
+            sy: attrs.transB ? 1 : n,
+            sx: attrs.transB ? k : 1,
+            y0: k0,
+            x0: 0,
+          },
           width,
           height,
         ),
@@ -1132,16 +1170,88 @@ const bnRunning: GpuKernel<"bn_running"> = (ctx, [running, stats], attrs, out) =
 
 /**
  * Rows of one terms workgroup: one pass when a slice has at most this many
- * rows (every weight of an fcn, most conv layers), else split over
+ * rows (most conv layers), else split over
  * workgroups plus a finishing pass, so huge layers still fill a large GPU.
  */
 const TERMS_CHUNK = 65536;
 
-/** Per input, a workgroup per slice (and split) of sums of squares, packed into `out`. */
+/**
+ * vec4s per terms4 workgroup: 16k elements, so that a 256×256 weight spreads
+ * over 4 workgroups (cores) and the finishing pass stays short.
+ */
+const TERMS4_CHUNK = 4096;
+/** Tensors per terms4 dispatch (5 storage buffers: within WebGPU's default 8). */
+const TERMS4_GROUP = 4;
+
+/** A single-slice tensor waiting for its terms4 dispatch, with its place in `out`. */
+interface SpanInput {
+  x: GpuInput;
+  offset: number;
+  weight: number;
+}
+
+/**
+ * One terms4 dispatch over up to {@link TERMS4_GROUP} single-slice tensors
+ * and its finishing pass: both read the `Group` uniform written here.
+ */
+function agdTermsGroup(ctx: GpuContext, group: SpanInput[], out: GPUBuffer): void {
+  const uniforms = new ArrayBuffer(16 + TERMS4_GROUP * 32);
+  const ints = new Uint32Array(uniforms);
+  const floats = new Float32Array(uniforms);
+  let workgroups = 0;
+  group.forEach(({ x, offset, weight }, t) => {
+    const n = sizeOf(x.shape);
+    const splits = Math.max(1, Math.ceil(n / 4 / TERMS4_CHUNK));
+    // Span: n, chunk4, first, base, splits, offset, weight.
+    const at = 4 + t * 8;
+    ints.set([n, TERMS4_CHUNK, workgroups, workgroups, splits, offset], at);
+    floats[at + 6] = weight;
+    workgroups += splits;
+  });
+  const grid2 = grid(workgroups);
+  ints.set([grid2[0], group.length], 0);
+  const partials = ctx.scratch(workgroups * 4);
+  // Unused slots bind the first tensor again (never read).
+  const sources = [0, 1, 2, 3].map((t) => group[Math.min(t, group.length - 1)].x.buffer);
+  ctx.dispatch({
+    label: "agd_terms",
+    code: optimWgsl,
+    entryPoint: "terms4",
+    constants: { WG },
+    uniforms,
+    buffers: [...sources, partials],
+    workgroups: grid2,
+  });
+  ctx.dispatch({
+    label: "agd_terms",
+    code: optimWgsl,
+    entryPoint: "terms4_finish",
+    uniforms,
+    buffers: [partials, out],
+    workgroups: [1],
+  });
+}
+
+/**
+ * Per input, the sums of squares of each slice, weighted and packed into
+ * `out`: single-slice tensors in groups through terms4, others a workgroup
+ * per slice (and split) through terms.
+ */
 const agdTerms: GpuKernel<"agd_terms"> = (ctx, inputs, attrs, out) => {
   let offset = 0;
+  let group: SpanInput[] = [];
+  const flush = () => {
+    if (group.length > 0) agdTermsGroup(ctx, group, out.buffer);
+    group = [];
+  };
   inputs.forEach((x, k) => {
     const slices = sizeOf(x.shape.slice(2));
+    if (slices === 1) {
+      group.push({ x, offset, weight: attrs.weights[k] });
+      if (group.length === TERMS4_GROUP) flush();
+      offset += 1;
+      return;
+    }
     const rows = x.shape[0] * x.shape[1];
     const splits = Math.max(1, Math.ceil(rows / TERMS_CHUNK));
     const chunk = Math.ceil(rows / splits);
@@ -1172,6 +1282,7 @@ const agdTerms: GpuKernel<"agd_terms"> = (ctx, inputs, attrs, out) => {
     }
     offset += slices;
   });
+  flush();
 };
 
 /** η from the packed terms: one workgroup. */

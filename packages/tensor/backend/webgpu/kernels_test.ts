@@ -316,9 +316,28 @@ Deno.test(
 
 Deno.test("webgpu: AGD's fused terms, η and update", options, async () => {
   const zero = { data: new Float32Array(6 * 5 * 3), shape: [6, 5, 3] };
-  // [260, 260] has more rows than one terms workgroup takes: split plus finish.
-  const grads = [randn([7, 5]), randn([6, 4, 3, 3]), zero, randn([260, 260])];
-  const weights = [0.5, 1.25, 2, 0.01];
+  // Single-slice tensors go in groups of 4 (terms4): six of them make a full
+  // and a partial group, interleaved with conv-shaped ones; [260, 260] spans
+  // several terms4 workgroups, and [300, 220, 1, 2] has more rows than one
+  // terms workgroup takes (split plus finish).
+  const grads = [
+    randn([7, 5]),
+    randn([6, 4, 3, 3]),
+    zero,
+    randn([260, 260]),
+    randn([3, 1]),
+    randn([300, 220, 1, 2]),
+    randn([1, 9]),
+    randn([5, 5]),
+    randn([2, 2]),
+  ];
+  const weights = [0.5, 1.25, 2, 0.01, 3, 0.02, 0.7, 1, 0.1];
+  // Pooled buffers are padded to 16 bytes and the padding is not zeroed: leave
+  // large values there for the inputs (released buffers are reused) to inherit.
+  for (const grad of grads) {
+    const padded = Math.ceil(grad.data.length / 4) * 4;
+    gpu!.release(gpu!.upload(new Float32Array(padded).fill(1e3)));
+  }
   await check("agd_terms", grads, { weights }, { rtol: 2e-4 });
   const terms = randn([7]);
   terms.data.forEach((v, i) => (terms.data[i] = Math.abs(v)));

@@ -16,8 +16,8 @@
 // partial product to out[z·M·N + ...]; the host sums the slices afterwards.
 // With one slice this is the plain product.
 //
-// Entry points: `main` (this tiled kernel), and `pack` + `main_tex` (the
-// texture-operand variant, described further down).
+// Entry points: `main` (this tiled kernel), and `pack`, `pack4` + `main_tex`
+// (the texture-operand variant, described further down).
 //
 // Override constants: TRANS_A, TRANS_B. Tile sizes are `const`, because
 // WGSL sizes the per-thread register arrays with creation-fixed constants.
@@ -207,6 +207,26 @@ fn pack(@builtin(global_invocation_id) gid: vec3<u32>) {
       for (var c = 0u; c < 4u; c++) {
         if (x + c < PK.cols) { v[c] = src[i + c * PK.sx]; }
       }
+    }
+  }
+  textureStore(dst, vec2<u32>(gid.x, gid.y), v);
+}
+
+// pack with unit column stride (sx = 1) and sy, x0 multiples of 4: each
+// texel is one aligned vec4 load instead of four scalar ones (lavapipe issues
+// a gather per load, so this is ~4× fewer). Columns past `cols` are zeroed.
+@group(0) @binding(1) var<storage, read> src4: array<vec4<f32>>;
+
+@compute @workgroup_size(8, 8)
+fn pack4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= PK.width || gid.y >= PK.height) { return; }
+  var v = vec4<f32>(0.0);
+  let y = gid.y + PK.y0;
+  let x = gid.x * 4u + PK.x0;
+  if (y < PK.rows && x < PK.cols) {
+    v = src4[(y * PK.sy + x) / 4u];
+    if (x + 3u >= PK.cols) {
+      v = select(v, vec4<f32>(0.0), x + vec4<u32>(0u, 1u, 2u, 3u) >= vec4<u32>(PK.cols));
     }
   }
   textureStore(dst, vec2<u32>(gid.x, gid.y), v);

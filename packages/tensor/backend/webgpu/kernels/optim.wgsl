@@ -5,6 +5,9 @@
 // Entry points and bindings (group 0):
 //   terms         0: uniform Terms   1: x array<f32> (read)      2: out array<f32> (read_write)
 //   terms_finish  0: uniform Terms   1: partials array<f32> (read) 2: out array<f32> (read_write)
+//   terms4        0: uniform Group   1–4: v0..v3 array<vec4<f32>> (read)
+//                 5: partials array<f32> (read_write)
+//   terms4_finish 0: uniform Group   1: partials array<f32> (read) 2: out array<f32> (read_write)
 //   eta           0: uniform Eta     1: terms array<f32> (read)  2: out array<f32> (read_write)
 //   update        0: uniform Update  1: w array<vec4<f32>> (read)  2: g array<vec4<f32>> (read)
 //                 3: packed terms array<f32> (read)  4: eta array<f32> (read)
@@ -15,6 +18,13 @@
 //   shared-memory tree. With one split it writes weight·√sum to
 //   out[offset + slice]; with several it writes the partial sums, which
 //   terms_finish (a thread per slice) adds up and finishes.
+// terms4: up to 4 single-slice tensors (matrices, 1×1 kernels) in one
+//   dispatch, read as vec4 (one load per 4 elements, not a strided scalar
+//   gather per element): tensor t's workgroups first_t .. first_t + splits_t − 1
+//   each sum the squares of chunk4 vec4s into partials[base_t + split], and
+//   terms4_finish (a thread per tensor) writes weight_t·√Σ to out[offset_t].
+//   Splitting every tensor over workgroups keeps all cores busy on one that
+//   a single workgroup would walk alone.
 // eta: one workgroup sums all terms (G) and writes log((1 + √(1 + 4G)) / 2).
 // update: a thread per 4 elements (buffers are padded to 16 bytes, so the
 //   last thread may touch padding): out = w − nan_to_num(mul·η / t)·g with t
@@ -54,7 +64,33 @@ struct Update {
   pad2: u32,
 }
 
+// One tensor of a terms4 group.
+struct Span {
+  n: u32,
+  chunk4: u32,
+  first: u32,
+  base: u32,
+  splits: u32,
+  offset: u32,
+  weight: f32,
+  pad: u32,
+}
+
+struct Group {
+  nx: u32,
+  count: u32,
+  pad0: u32,
+  pad1: u32,
+  s: array<Span, 4>,
+}
+
 @group(0) @binding(0) var<uniform> T: Terms;
+@group(0) @binding(0) var<uniform> GR: Group;
+@group(0) @binding(1) var<storage, read> v0: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v1: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v2: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> v3: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(0) var<uniform> E: Eta;
 @group(0) @binding(0) var<uniform> U: Update;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -118,6 +154,55 @@ fn terms_finish(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     acc += x[slice * T.splits + s];
   }
   out[T.offset + slice] = T.weight * sqrt(acc);
+}
+
+fn load4(t: u32, i: u32) -> vec4<f32> {
+  switch t {
+    case 0u: { return v0[i]; }
+    case 1u: { return v1[i]; }
+    case 2u: { return v2[i]; }
+    default: { return v3[i]; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn terms4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let gid = wg.x + wg.y * GR.nx;
+  var t = 0u;
+  for (var j = 1u; j < GR.count; j++) {
+    if (gid >= GR.s[j].first) { t = j; }
+  }
+  let s = GR.s[t];
+  // Uniform control flow: every thread of a workgroup takes the same branch.
+  if (gid >= s.first + s.splits) { return; }
+  let split = gid - s.first;
+  let n4 = (s.n + 3u) / 4u;
+  let end = min(n4, (split + 1u) * s.chunk4);
+  var acc = vec4<f32>(0.0);
+  for (var i = split * s.chunk4 + li; i < end; i += WG) {
+    var v = load4(t, i);
+    if (i * 4u + 3u >= s.n) {
+      // The buffer's 16-byte padding past n is not zero.
+      v = select(v, vec4<f32>(0.0), vec4<u32>(i * 4u) + vec4<u32>(0u, 1u, 2u, 3u) >= vec4<u32>(s.n));
+    }
+    acc += v * v;
+  }
+  tree[li] = acc.x + acc.y + acc.z + acc.w;
+  tree_sum(li);
+  if (li == 0u) {
+    partials[s.base + split] = tree[0];
+  }
+}
+
+@compute @workgroup_size(4)
+fn terms4_finish(@builtin(local_invocation_index) li: u32) {
+  if (li >= GR.count) { return; }
+  let s = GR.s[li];
+  var acc = 0.0;
+  for (var j = 0u; j < s.splits; j++) {
+    acc += x[s.base + j];
+  }
+  out[s.offset] = s.weight * sqrt(acc);
 }
 
 @compute @workgroup_size(WG)
