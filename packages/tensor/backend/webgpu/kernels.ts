@@ -1176,10 +1176,12 @@ const bnRunning: GpuKernel<"bn_running"> = (ctx, [running, stats], attrs, out) =
 const TERMS_CHUNK = 65536;
 
 /**
- * vec4s per terms4 workgroup: 16k elements, so that a 256×256 weight spreads
- * over 4 workgroups (cores) and the finishing pass stays short.
+ * vec4s per terms4 workgroup: 32k elements, so a 256×256 weight takes 2
+ * workgroups (both cores of a small CPU adapter). On lavapipe, fcn d8's
+ * terms took 1.4 ms with 1024, 0.8 with 4096 and 0.66 with 8192: each
+ * workgroup's reduction tree costs more than its loads.
  */
-const TERMS4_CHUNK = 4096;
+const TERMS4_CHUNK = 8192;
 /** Tensors per terms4 dispatch (5 storage buffers: within WebGPU's default 8). */
 const TERMS4_GROUP = 4;
 

@@ -219,18 +219,18 @@ fn eta(@builtin(local_invocation_index) li: u32) {
 }
 
 // torch.nan_to_num of c / t, without relying on IEEE division by zero
-// (WGSL does not promise Inf or NaN from arithmetic).
+// (WGSL does not promise Inf or NaN from arithmetic). Branch-free: lavapipe
+// runs a per-lane branch as masked code for every path, which made the
+// update twice as slow.
 fn factor(c: f32, t: f32) -> f32 {
-  if (t == 0.0) {
-    if (c > 0.0) { return F32_MAX; }
-    if (c < 0.0) { return -F32_MAX; }
-    return 0.0;
-  }
-  let f = c / t;
+  let f = c / select(t, 1.0, t == 0.0);
   let u = bitcast<u32>(f);
-  if ((u & 0x7f800000u) != 0x7f800000u) { return f; }
-  if ((u & 0x007fffffu) != 0u) { return 0.0; }
-  return select(F32_MAX, -F32_MAX, (u >> 31u) != 0u);
+  let special = (u & 0x7f800000u) == 0x7f800000u;
+  let nan = special && (u & 0x007fffffu) != 0u;
+  let inf = select(F32_MAX, -F32_MAX, (u >> 31u) != 0u);
+  let finite = select(f, select(inf, 0.0, nan), special);
+  let by_zero = select(select(0.0, -F32_MAX, c < 0.0), F32_MAX, c > 0.0);
+  return select(finite, by_zero, t == 0.0);
 }
 
 @compute @workgroup_size(WG)
