@@ -7,7 +7,7 @@
  * `apps/bench/results/<adapter>.json` (`<adapter>-quick.json` for `--quick`).
  *
  * ```sh
- * deno task bench [--quick] [--only kernels,training,peers,data,onnx] [--out FILE] [--readme]
+ * deno task bench [--quick] [--only peers,gains,training,kernels,data,onnx,distributed] [--out FILE] [--readme]
  * ```
  *
  * @module
@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { benchOnnx } from "@agd/onnx-export/bench";
 import { useWebGPU } from "@agd/tensor";
 import { benchData } from "./data.ts";
+import { benchGains } from "./gains.ts";
 import { KernelBench } from "./kernels.ts";
 import { benchPeers } from "./peers.ts";
 import {
@@ -30,7 +31,15 @@ import { benchTrainStep } from "./training.ts";
 import { plan } from "./plan.ts";
 
 /** The sections of a run, in the order they run. */
-export const SECTIONS = ["peers", "training", "kernels", "data", "onnx", "distributed"] as const;
+export const SECTIONS = [
+  "peers",
+  "gains",
+  "training",
+  "kernels",
+  "data",
+  "onnx",
+  "distributed",
+] as const;
 /** A section name. */
 export type Section = (typeof SECTIONS)[number];
 
@@ -104,6 +113,9 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
 
   await section("peers", async () => {
     report.peers = await benchPeers({ ...p.peers, python: options.python, log });
+  });
+  await section("gains", async () => {
+    report.gains = await benchGains({ ...p.gains, log });
   });
   await section("training", async () => {
     for (const c of p.training) {

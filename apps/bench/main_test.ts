@@ -12,6 +12,7 @@ import { benchTorch } from "./peer_torch.ts";
 import { KernelBench } from "./kernels.ts";
 import { type BenchReport, slugify, targets, toMarkdown } from "./report.ts";
 import { timeRepeated } from "./timing.ts";
+import { benchGains, GAIN_CASES } from "./gains.ts";
 import { benchTrainStep } from "./training.ts";
 
 const gpu = await hasWebGPU();
@@ -41,6 +42,31 @@ Deno.test("timeRepeated keeps the probe when one unit fills the time asked for",
     minCount: 1,
   });
   assertEquals([t.count, issued], [1, 2]);
+});
+
+Deno.test("timeRepeated waits for an issue that returns a promise", async () => {
+  let done = 0;
+  const t = await timeRepeated(
+    () => new Promise<void>((resolve) => setTimeout(() => resolve(void done++), 1)),
+    () => Promise.resolve(),
+    { warmup: 1, count: 3 },
+  );
+  assertEquals([t.count, done], [3, 4]);
+  assert(t.encodeMs >= 1);
+});
+
+Deno.test({
+  name: "every row of the gains table runs the same step, one choice undone",
+  ignore: !gpu,
+  fn: async () => {
+    const step = { name: "tiny", arch: "fcn", ...tiny };
+    const rows = await benchGains({ step, rounds: 1, timing: { count: 2 } });
+    assertEquals(rows.map((r) => r.name), GAIN_CASES.map((c) => c.name));
+    assertEquals(rows[0].timeRatio, 1);
+    for (const r of rows) assertClose(r.eta, rows[0].eta, 1e-5);
+    const unfused = rows.find((r) => r.name.startsWith("AGD as elementwise"))!;
+    assert(unfused.dispatches! > rows[0].dispatches!, "unfused AGD takes more dispatches");
+  },
 });
 
 Deno.test({

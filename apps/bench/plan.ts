@@ -25,6 +25,8 @@ export interface Plan {
   training: PlannedStep[];
   /** The peer comparison. */
   peers: { fcn: FcnSize; matmulSize: number; seconds: number; rounds: number };
+  /** What each design choice gains: timing per row and alternating rounds. */
+  gains: { timing: TimingOptions; rounds: number };
 }
 
 /**
@@ -103,5 +105,6 @@ export function plan(quick: boolean): Plan {
       seconds: quick ? 0.3 : 2,
       rounds: quick ? 1 : 2,
     },
+    gains: { timing: { seconds: quick ? 0.3 : 1.5 }, rounds: quick ? 1 : 2 },
   };
 }

@@ -7,6 +7,7 @@
  */
 import type { AllreduceBench } from "@agd/distributed/bench";
 import type { DataResult } from "./data.ts";
+import type { GainRow } from "./gains.ts";
 import type { KernelResult } from "./kernels.ts";
 import type { PeerRow, PeersReport } from "./peers.ts";
 import type { TrainResult } from "./training.ts";
@@ -45,6 +46,8 @@ export interface BenchReport {
   training: TrainResult[];
   /** Ours beside TF.js and PyTorch. */
   peers?: PeersReport;
+  /** The FCN step with one design choice undone per row. */
+  gains?: GainRow[];
   /** Loader throughput. */
   data: DataResult[];
   /** ONNX Runtime latency of exported models (ms). */
@@ -226,6 +229,34 @@ export function toMarkdown(report: BenchReport): string {
     parts.push(
       `**Peers** (same process, ${report.peers.rounds} alternating round(s), best kept; ` +
         "time ratios below 1 mean ours is faster)\n\n" + peerTable(report.peers),
+    );
+  }
+  if (report.gains?.length) {
+    parts.push(
+      "**What each choice gains** (the peers' fcn d8 step with one choice undone per row; " +
+        "alternating rounds, best kept; a ratio above 1 is what the choice saves)\n\n" +
+        table(
+          [
+            "step",
+            "samples/s",
+            "wall ms/step",
+            "encode ms/step",
+            "dispatches/step",
+            "AGD step ms",
+            "step time ÷ shipped",
+            "η step 1",
+          ],
+          report.gains.map((g) => [
+            g.name,
+            num(g.samplesPerSec, 0),
+            num(g.wallMs),
+            num(g.encodeMs),
+            num(g.dispatches, 0),
+            num(g.agdStepMs, 2),
+            `${num(g.timeRatio, 2)}×`,
+            num(g.eta, 6),
+          ]),
+        ),
     );
   }
   if (report.training.length) {

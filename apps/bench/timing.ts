@@ -38,7 +38,9 @@ export interface TimingOptions {
  * Times `issue` (which records work and returns without waiting) followed by
  * one `wait` for all of it.
  *
- * @param issue records one unit of work; must not wait on the device
+ * @param issue records one unit of work. It should not wait on the device;
+ *   one that does (a step that reads a value back, as a naive training loop
+ *   does) returns a promise, which is awaited, its wait counted as encode time
  * @param wait resolves when all work issued so far has finished
  * @param options warm-up, target seconds and count bounds
  * @returns units timed, wall and encode milliseconds per unit
@@ -51,17 +53,22 @@ export interface TimingOptions {
  * ```
  */
 export async function timeRepeated(
-  issue: () => void,
+  issue: () => void | Promise<void>,
   wait: () => Promise<void>,
   options: TimingOptions = {},
 ): Promise<Timing> {
   const { warmup = 1, seconds = 1, minCount = 2, maxCount = 200 } = options;
-  for (let i = 0; i < warmup; i++) issue();
+  // Awaited only when it returns a promise: a synchronous issue never yields.
+  const run = async () => {
+    const pending = issue();
+    if (pending) await pending;
+  };
+  for (let i = 0; i < warmup; i++) await run();
   await wait();
   let count = options.count;
   if (count === undefined) {
     const probeStart = performance.now();
-    issue();
+    await run();
     const probeEncode = performance.now() - probeStart;
     await wait();
     const probe = Math.max(performance.now() - probeStart, 1e-3);
@@ -74,7 +81,7 @@ export async function timeRepeated(
   const start = performance.now();
   for (let i = 0; i < count; i++) {
     const t0 = performance.now();
-    issue();
+    await run();
     encode += performance.now() - t0;
   }
   await wait();

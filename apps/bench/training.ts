@@ -12,13 +12,16 @@ import {
   affine,
   backward,
   crossEntropyLoss,
+  getBackend,
   keep,
   mseLoss,
   Rng,
+  setBackend,
   type Tensor,
   tensor,
   tidy,
   useWebGPU,
+  type WebGpuBackend,
 } from "@agd/tensor";
 import { timeRepeated, type TimingOptions } from "./timing.ts";
 
@@ -44,6 +47,20 @@ export interface TrainCase {
    * does not depend on the weights' values, so big models skip it.
    */
   agdInit?: boolean;
+}
+
+/**
+ * How a step is run, for measuring what each design choice gains (see
+ * gains.ts): the backend (its kernel variants, caches and batching), the AGD
+ * implementation, and whether the loop reads a value back every step.
+ */
+export interface StepSetup {
+  /** The backend to train on (default: the shared, autotuned WebGPU backend). */
+  backend?: WebGpuBackend;
+  /** AGD as its fused ops (default true) or as elementwise ops (`Agd`'s `fused: false`). */
+  fusedAgd?: boolean;
+  /** Wait for η after every step, as a loop that logs it each step would (default false). */
+  readEveryStep?: boolean;
 }
 
 /** What {@link benchTrainStep} measured for one {@link TrainCase}. */
@@ -100,10 +117,11 @@ export interface TrainResult {
 async function timeAgdStep(
   params: ReturnType<ReturnType<typeof createModel>["parameters"]>,
   options: TimingOptions,
+  fused: boolean,
 ): Promise<number> {
   const grads = params.map((p) => p.value.grad!);
   params.forEach((p) => (p.value.grad = null));
-  const agd = new Agd();
+  const agd = new Agd({ fused });
   let last: Tensor | undefined;
   const run = (withStep: boolean) => () => {
     const copies = grads.map((g) => keep(affine(g, { mul: 1 })));
@@ -150,6 +168,7 @@ export function syntheticBatches(
  *
  * @param c architecture, dataset, batch (and FCN size)
  * @param options warm-up steps, target seconds and step-count bounds
+ * @param setup backend, AGD implementation and per-step reads (default: as shipped)
  * @returns samples/s, wall and encode ms per step, weight and peak bytes
  * @example
  * ```ts ignore
@@ -164,26 +183,37 @@ export function syntheticBatches(
 export async function benchTrainStep(
   c: TrainCase,
   options: TimingOptions = {},
+  setup: StepSetup = {},
 ): Promise<TrainResult> {
-  const backend = await useWebGPU();
+  const shared = await useWebGPU();
+  const backend = setup.backend ?? shared;
+  const fused = setup.fusedAgd ?? true;
+  // Tensors made without a backend (constants inside ops) must land on this one.
+  const previousBackend = getBackend();
+  setBackend(backend);
   // Start from an empty pool so that what the pool holds afterwards is this model's peak.
   backend.trim();
-  const model = createModel(c.arch, c.dataset, { depth: c.depth, width: c.width, seed: 0 });
+  const model = createModel(c.arch, c.dataset, {
+    depth: c.depth,
+    width: c.width,
+    seed: 0,
+    backend,
+  });
   const params = model.parameters();
   if (c.agdInit ?? true) agdInit(params, { seed: 0 });
   const weightBytes = params.reduce((n, p) => n + p.value.size * 4, 0);
-  const optimizer = new Agd();
+  const optimizer = new Agd({ fused });
   const lossFn = (c.loss ?? "mse") === "mse" ? mseLoss : crossEntropyLoss;
   const batches = syntheticBatches(c.dataset, c.batch);
   let next = 0;
   let eta: Tensor | undefined;
   let firstEta: Promise<number> | undefined;
   const phases = { uploadMs: 0, gradMs: 0, agdMs: 0 };
-  const issue = () => {
+  const issue = (): Promise<void> | undefined => {
     const t0 = performance.now();
     const b = batches[next++ % batches.length];
-    const x = tensor(b.x, { shape: b.shape });
-    const y = tensor(b.y);
+    const x = tensor(b.x, { shape: b.shape, backend });
+    const y = tensor(b.y, { backend });
     const t1 = performance.now();
     tidy(() => {
       backward(lossFn(model.forward(x), y));
@@ -199,6 +229,7 @@ export async function benchTrainStep(
     phases.uploadMs += t1 - t0;
     phases.gradMs += t2 - t1;
     phases.agdMs += performance.now() - t2;
+    return setup.readEveryStep ? eta.item().then(() => {}) : undefined;
   };
   // Counters arrived in the backend after this bench: read them only where they exist.
   const counted = () =>
@@ -227,11 +258,11 @@ export async function benchTrainStep(
     eta?.dispose();
     eta = undefined;
     const b = batches[0];
-    const [x, y] = [tensor(b.x, { shape: b.shape }), tensor(b.y)];
+    const [x, y] = [tensor(b.x, { shape: b.shape, backend }), tensor(b.y, { backend })];
     tidy(() => backward(lossFn(model.forward(x), y)));
     x.dispose();
     y.dispose();
-    const agdStepMs = await timeAgdStep(params, { warmup: 1, seconds: 0.5, minCount: 2 });
+    const agdStepMs = await timeAgdStep(params, { warmup: 1, seconds: 0.5, minCount: 2 }, fused);
     const perStep = (x: number) => (Number.isNaN(x) ? undefined : x / timed.steps);
     return {
       name: c.name,
@@ -255,5 +286,6 @@ export async function benchTrainStep(
   } finally {
     eta?.dispose();
     model.dispose();
+    setBackend(previousBackend);
   }
 }

@@ -14,8 +14,12 @@ import {
   agdUpdate,
   div,
   keep,
+  log,
+  mul,
+  nanToNum,
   noGrad,
   sizeOf,
+  sliceNorms,
   sqrt,
   square,
   sub,
@@ -64,6 +68,15 @@ function replace(p: ParamRef, next: Tensor): void {
 export interface AgdOptions {
   /** Multiplies every update (paper default 1; its README suggests 10 can speed training). */
   gain?: number;
+  /**
+   * Run a step as AGD's fused GPU ops (default true: `agd_terms`, `agd_eta`
+   * and one `agd_update` per weight), or, with false, as Algorithm 1 written
+   * in elementwise ops and reductions (about ten dispatches per weight), like
+   * PyTorch optimizers' `fused` flag. Both compute the same step; the unfused
+   * one is the reference the fused ops are tested against and the bench's
+   * baseline for what fusing gains.
+   */
+  fused?: boolean;
 }
 
 /**
@@ -87,10 +100,13 @@ export class Agd implements Optimizer {
   readonly name = "agd";
   /** The gain multiplying every update. */
   readonly gain: number;
+  /** Whether a step runs as the fused ops (see {@link AgdOptions.fused}). */
+  readonly fused: boolean;
 
-  /** @param options gain (default 1) */
+  /** @param options gain (default 1), fused (default true) */
   constructor(options: AgdOptions = {}) {
     this.gain = options.gain ?? 1;
+    this.fused = options.fused ?? true;
   }
 
   /**
@@ -100,10 +116,25 @@ export class Agd implements Optimizer {
   summary(params: ParamRef[]): { G: Tensor; eta: Tensor } {
     return tidy(() =>
       noGrad(() => {
+        if (!this.fused) {
+          const { G, eta } = this.#unfusedSummary(params);
+          return { G, eta };
+        }
         const terms = this.#terms(params);
         return { G: sum(terms), eta: agdEta(terms) };
       })
     );
+  }
+
+  /** G, η and each weight's slice norms, as elementwise ops and reductions. */
+  #unfusedSummary(params: ParamRef[]): { G: Tensor; eta: Tensor; norms: Tensor[] } {
+    const depth = params.length;
+    const norms = params.map((p) => sliceNorms(gradOf(p)));
+    const G = norms
+      .map((n, k) => affine(sum(n), { mul: agdScale(requireLayer(params[k])) / depth }))
+      .reduce((a, b) => add(a, b));
+    const eta = log(affine(sqrt(affine(G, { mul: 4, add: 1 })), { mul: 0.5, add: 0.5 }));
+    return { G, eta, norms };
   }
 
   /** The packed terms (s_k/L)·‖∇W_k slice‖_F of every slice of every weight. */
@@ -121,6 +152,7 @@ export class Agd implements Optimizer {
     const depth = params.length;
     return tidy(() =>
       noGrad(() => {
+        if (!this.fused) return this.#unfusedStep(params);
         const terms = this.#terms(params);
         const eta = agdEta(terms);
         let offset = 0;
@@ -139,6 +171,19 @@ export class Agd implements Optimizer {
         return eta;
       })
     );
+  }
+
+  /** Algorithm 1's update as elementwise ops: W ← W − nan_to_num(gain·(η/L)·s / ‖g‖)·g. */
+  #unfusedStep(params: ParamRef[]): Tensor {
+    const { eta, norms } = this.#unfusedSummary(params);
+    params.forEach((p, k) => {
+      const coefficient = affine(eta, {
+        mul: (this.gain * agdScale(requireLayer(p))) / params.length,
+      });
+      const factor = nanToNum(div(coefficient.reshape([1, 1]), norms[k]));
+      replace(p, sub(p.value, mul(factor, gradOf(p))));
+    });
+    return eta;
   }
 
   /** AGD keeps no state: 0 bytes. */

@@ -17,7 +17,7 @@ export * from "./shape.ts";
 export * from "./op_name.ts";
 export type { Backend, KernelInput, MemoryInfo, TypedArray } from "./backend/backend.ts";
 export { CpuBackend } from "./backend/cpu/cpu_backend.ts";
-export { WebGpuBackend } from "./backend/webgpu/webgpu_backend.ts";
+export { WebGpuBackend, type WebGpuOptions } from "./backend/webgpu/webgpu_backend.ts";
 export { cpu, getBackend, hasWebGPU, setBackend, useWebGPU, webgpu } from "./device.ts";
 export { backward } from "./autograd/backward.ts";
 export { unbroadcast, VJP_RULES, type VjpContext, type VjpRule } from "./autograd/vjp.ts";
