@@ -19,14 +19,7 @@ import { benchData } from "./data.ts";
 import { benchGains } from "./gains.ts";
 import { KernelBench } from "./kernels.ts";
 import { benchPeers } from "./peers.ts";
-import {
-  adapterName,
-  type BenchReport,
-  commitName,
-  machineName,
-  slugify,
-  toMarkdown,
-} from "./report.ts";
+import { type BenchReport, finishReport, newReport, sectionRunner, toMarkdown } from "./report.ts";
 import { benchTrainStep } from "./training.ts";
 import { plan } from "./plan.ts";
 
@@ -74,42 +67,12 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const log = options.log ?? console.log;
   const started = performance.now();
   const backend = await useWebGPU();
-  const report: BenchReport = {
-    info: {
-      machine: await machineName(),
-      adapter: adapterName(backend.adapterInfo),
-      adapterSlug: slugify(
-        backend.adapterInfo.description || backend.adapterInfo.device ||
-          backend.adapterInfo.vendor,
-      ),
-      date: new Date().toISOString(),
-      commit: await commitName(),
-      runtime: `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}`,
-      load: [Deno.loadavg()[0], 0],
-      seconds: 0,
-      quick,
-      variants: backend.variants(),
-    },
-    kernels: [],
-    training: [],
-    data: [],
-    errors: [],
-  };
+  const report = await newReport(backend, quick);
   log(`${report.info.machine}; adapter ${report.info.adapter}; ${report.info.commit}`);
   const p = plan(quick);
-  const section = async (name: Section, fn: () => Promise<void>) => {
-    if (!only.has(name)) return;
-    const t0 = performance.now();
-    log(`== ${name}`);
-    try {
-      await fn();
-    } catch (e) {
-      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      report.errors.push({ section: name, error });
-      log(`${name} failed: ${error}`);
-    }
-    log(`== ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  };
+  const run = sectionRunner(report, log);
+  const section = (name: Section, fn: () => Promise<void>) =>
+    only.has(name) ? run(name, fn) : Promise.resolve();
 
   await section("peers", async () => {
     report.peers = await benchPeers({ ...p.peers, python: options.python, log });
@@ -148,9 +111,7 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
     const { benchAllreduce } = await import("@agd/distributed/bench");
     report.distributed = await benchAllreduce({ steps: quick ? 2 : 3, repeats: quick ? 3 : 5 });
   });
-  report.info.load[1] = Deno.loadavg()[0];
-  report.info.seconds = (performance.now() - started) / 1000;
-  return report;
+  return finishReport(report, started);
 }
 
 const README_BEGIN = "<!-- bench:begin -->";

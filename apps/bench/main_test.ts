@@ -157,3 +157,72 @@ Deno.test("the report renders targets, ratios and unavailable peers", () => {
   assertMatch(md, /0\.050 \(ours 20\.0× faster\)/);
   assertMatch(md, /unavailable: No module named 'torch'/);
 });
+
+Deno.test("the report renders the ResNet-50 comparison with PyTorch, or why it is missing", () => {
+  const info = {
+    machine: "CPU, 16 cores, 128 GiB",
+    adapter: "NVIDIA H200",
+    adapterSlug: "nvidia-h200",
+    date: "2026-01-01T00:00:00.000Z",
+    commit: "abc1234",
+    runtime: "Deno",
+    load: [1, 2] as [number, number],
+    seconds: 60,
+    quick: false,
+    variants: { matmul: "tiled" },
+  };
+  const ours = { samplesPerSec: 300, wallMs: 213, peakBytes: 2 ** 30 };
+  const torch = {
+    torch: "2.11.0",
+    device: "NVIDIA H200",
+    batch: 64,
+    steps: 10,
+    ms: 160,
+    samples_per_s: 400,
+    eta: 1.2,
+    peak_bytes: 2 ** 33,
+  };
+  const report: BenchReport = {
+    info,
+    kernels: [],
+    training: [],
+    data: [],
+    errors: [],
+    resnetPeer: { batch: 64, ours, torch: { ok: true, result: torch } },
+  };
+  assertEquals(targets(report), [{
+    target: "ResNet-50 step ≥ 50% of PyTorch fp32 eager (same GPU)",
+    value: "75% (batch 64, NVIDIA H200)",
+    met: true,
+  }]);
+  assertMatch(
+    toMarkdown(report),
+    /\| PyTorch 2\.11\.0 \(NVIDIA H200\) \| 400\.0 \| 160\.0 \| 8,192\.0 \| 0\.75× \|/,
+  );
+  report.resnetPeer!.torch = { ok: false, reason: "Torch not compiled with CUDA enabled" };
+  assertEquals(targets(report), []);
+  assertMatch(toMarkdown(report), /unavailable \| – \| – \| Torch not compiled with CUDA enabled/);
+});
+
+Deno.test({
+  name: "the GPU bench bundles into one file that needs no package cache",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const out = await Deno.makeTempFile({ suffix: ".js" });
+    try {
+      const entry = new URL("./gpu.ts", import.meta.url).pathname;
+      const bundled = await new Deno.Command(Deno.execPath(), {
+        args: ["bundle", "--quiet", "--platform", "deno", entry, "-o", out],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert(bundled.success, new TextDecoder().decode(bundled.stderr));
+      const text = await Deno.readTextFile(out);
+      // No import is left to resolve where nothing can be fetched.
+      assert(!/\bfrom\s+["'](npm|jsr|https?):/.test(text), "the bundle imports a package");
+      assertMatch(text, /fn main_tex/);
+    } finally {
+      await Deno.remove(out);
+    }
+  },
+});

@@ -26,7 +26,9 @@ export async function startTfjs(backend: TfjsBackend): Promise<string | undefine
   const warnings: string[] = [];
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
-    warnings.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(" "));
+    // First lines only: a reason is one table cell, not a stack trace.
+    const text = args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ");
+    warnings.push(text.split("\n")[0]);
   };
   try {
     const ok = await tf.setBackend(backend);

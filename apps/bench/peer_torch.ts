@@ -1,7 +1,8 @@
 /**
- * PyTorch's CPU build as a peer: runs peer_torch.py with Debian's python3
- * (which has python3-torch) on the same FCN problem and matmul sizes, and
- * returns its figures — or the exact reason it could not run.
+ * PyTorch as a peer: peer_torch.py (its CPU build, Debian's python3-torch
+ * here) on the same FCN problem and matmul sizes, and peer_torch_resnet.py
+ * (fp32 eager on a GPU) on our ResNet-50 step. Each returns its figures — or
+ * the exact reason it could not run.
  *
  * @module
  */
@@ -54,13 +55,42 @@ function pack(problem: FcnProblem): Uint8Array {
   return out;
 }
 
-async function scriptPath(): Promise<{ path: string; temp: boolean }> {
-  const url = new URL("./peer_torch.py", import.meta.url);
+async function scriptPath(name: string): Promise<{ path: string; temp: boolean }> {
+  const url = new URL(`./${name}`, import.meta.url);
   if (url.protocol === "file:") return { path: decodeURIComponent(url.pathname), temp: false };
-  // Run from a registry: the script is a remote file, so copy it next to the problem.
+  // Run from a registry: the script is a remote file, so copy it to a temp file.
   const path = await Deno.makeTempFile({ suffix: ".py" });
   await Deno.writeTextFile(path, await (await fetch(url)).text());
   return { path, temp: true };
+}
+
+/** Runs one of the peer scripts beside this module; its stdout is one JSON object. */
+async function runScript<T>(
+  python: string,
+  name: string,
+  args: string[],
+): Promise<{ ok: true; result: T } | { ok: false; reason: string }> {
+  const script = await scriptPath(name);
+  try {
+    let output: Deno.CommandOutput;
+    try {
+      output = await new Deno.Command(python, {
+        args: [script.path, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    } catch (e) {
+      return { ok: false, reason: `cannot start ${python}: ${(e as Error).message}` };
+    }
+    const stderr = new TextDecoder().decode(output.stderr).trim();
+    if (!output.success) {
+      const last = stderr.split("\n").filter(Boolean).at(-1) ?? `exit code ${output.code}`;
+      return { ok: false, reason: `${python} ${script.path} failed: ${last}` };
+    }
+    return { ok: true, result: JSON.parse(new TextDecoder().decode(output.stdout)) };
+  } finally {
+    if (script.temp) await Deno.remove(script.path);
+  }
 }
 
 /**
@@ -84,7 +114,6 @@ export async function benchTorch(
 ): Promise<TorchOutcome> {
   const python = options.python ?? "/usr/bin/python3";
   const file = await Deno.makeTempFile({ prefix: "agd_bench_torch_", suffix: ".bin" });
-  const script = await scriptPath();
   try {
     await Deno.writeFile(file, pack(problem));
     const config = {
@@ -97,24 +126,74 @@ export async function benchTorch(
       seconds: options.seconds,
       threads: options.threads ?? navigator.hardwareConcurrency,
     };
-    let output: Deno.CommandOutput;
-    try {
-      output = await new Deno.Command(python, {
-        args: [script.path, JSON.stringify(config), file],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-    } catch (e) {
-      return { ok: false, reason: `cannot start ${python}: ${(e as Error).message}` };
-    }
-    const stderr = new TextDecoder().decode(output.stderr).trim();
-    if (!output.success) {
-      const last = stderr.split("\n").filter(Boolean).at(-1) ?? `exit code ${output.code}`;
-      return { ok: false, reason: `${python} ${script.path} failed: ${last}` };
-    }
-    return { ok: true, result: JSON.parse(new TextDecoder().decode(output.stdout)) };
+    return await runScript<TorchResult>(python, "peer_torch.py", [JSON.stringify(config), file]);
   } finally {
     await Deno.remove(file);
-    if (script.temp) await Deno.remove(script.path);
   }
+}
+
+/** Options of {@link benchTorchResnet}. */
+export interface TorchResnetOptions {
+  /** Interpreter whose torch sees the GPU (default `python3` on PATH). */
+  python?: string;
+  /** Images per step. */
+  batch: number;
+  /** Timed steps (default 10). */
+  steps?: number;
+  /** Untimed steps first (default 3; cuDNN picks its algorithms there). */
+  warmup?: number;
+  /** torch device (default `cuda`). */
+  device?: string;
+  /** Image side (default 224). */
+  image?: number;
+}
+
+/** What peer_torch_resnet.py measured. */
+export interface TorchResnetResult {
+  /** torch.__version__. */
+  torch: string;
+  /** The device's name, e.g. `NVIDIA H200`. */
+  device: string;
+  /** Images per step. */
+  batch: number;
+  /** Timed steps. */
+  steps: number;
+  /** Milliseconds per step. */
+  ms: number;
+  /** Images per second. */
+  samples_per_s: number;
+  /** η of the last step (a sanity check: finite, > 0). */
+  eta: number;
+  /** torch.cuda.max_memory_allocated. */
+  peak_bytes: number;
+}
+
+/**
+ * Times our ResNet-50 AGD step (bias-free, non-affine BatchNorm, xent) in
+ * PyTorch fp32 eager, TF32 off, on `device`.
+ *
+ * @param options interpreter, batch, steps, device
+ * @returns the figures, or `{ ok: false, reason }` naming why the peer did not run
+ * @example
+ * ```ts ignore
+ * import { benchTorchResnet } from "./peer_torch.ts";
+ * const out = await benchTorchResnet({ batch: 64 });
+ * console.log(out.ok ? out.result.samples_per_s : out.reason);
+ * ```
+ */
+export function benchTorchResnet(
+  options: TorchResnetOptions,
+): Promise<{ ok: true; result: TorchResnetResult } | { ok: false; reason: string }> {
+  const config = {
+    batch: options.batch,
+    steps: options.steps ?? 10,
+    warmup: options.warmup ?? 3,
+    device: options.device ?? "cuda",
+    image: options.image ?? 224,
+  };
+  return runScript<TorchResnetResult>(
+    options.python ?? "python3",
+    "peer_torch_resnet.py",
+    [JSON.stringify(config)],
+  );
 }

@@ -9,8 +9,19 @@ import type { AllreduceBench } from "@agd/distributed/bench";
 import type { DataResult } from "./data.ts";
 import type { GainRow } from "./gains.ts";
 import type { KernelResult } from "./kernels.ts";
+import type { TorchResnetResult } from "./peer_torch.ts";
 import type { PeerRow, PeersReport } from "./peers.ts";
 import type { TrainResult } from "./training.ts";
+
+/** Our ResNet-50 training step beside PyTorch's on the same GPU. */
+export interface ResnetPeerReport {
+  /** Images per step, both sides. */
+  batch: number;
+  /** Our step: samples/s, wall ms per step, peak GPU bytes. */
+  ours: { samplesPerSec: number; wallMs: number; peakBytes: number };
+  /** PyTorch's figures, or why it did not run. */
+  torch: { ok: true; result: TorchResnetResult } | { ok: false; reason: string };
+}
 
 /** Where and when a run happened. */
 export interface RunInfo {
@@ -48,6 +59,8 @@ export interface BenchReport {
   peers?: PeersReport;
   /** The FCN step with one design choice undone per row. */
   gains?: GainRow[];
+  /** Our ResNet-50 step beside PyTorch fp32 eager's on the same GPU (gpu.ts). */
+  resnetPeer?: ResnetPeerReport;
   /** Loader throughput. */
   data: DataResult[];
   /** ONNX Runtime latency of exported models (ms). */
@@ -67,6 +80,64 @@ async function run(cmd: string, args: string[]): Promise<string | undefined> {
   }
 }
 
+/**
+ * An empty report for a run on `backend`: where and when (machine, adapter,
+ * date, commit, load at the start), no results yet.
+ */
+export async function newReport(
+  backend: { adapterInfo: GPUAdapterInfo; variants(): Record<string, string> },
+  quick: boolean,
+): Promise<BenchReport> {
+  const info = backend.adapterInfo;
+  return {
+    info: {
+      machine: await machineName(),
+      adapter: adapterName(info),
+      adapterSlug: slugify(info.description || info.device || info.vendor),
+      date: new Date().toISOString(),
+      commit: await commitName(),
+      runtime: `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}`,
+      load: [Deno.loadavg()[0], 0],
+      seconds: 0,
+      quick,
+      variants: backend.variants(),
+    },
+    kernels: [],
+    training: [],
+    data: [],
+    errors: [],
+  };
+}
+
+/**
+ * A runner of named sections for `report`: each logs its start and duration,
+ * and one that throws is recorded in `errors` while the run goes on.
+ */
+export function sectionRunner(
+  report: BenchReport,
+  log: (message: string) => void,
+): (name: string, fn: () => Promise<void>) => Promise<void> {
+  return async (name, fn) => {
+    const t0 = performance.now();
+    log(`== ${name}`);
+    try {
+      await fn();
+    } catch (e) {
+      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      report.errors.push({ section: name, error });
+      log(`${name} failed: ${error}`);
+    }
+    log(`== ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
+}
+
+/** Stamps the end of a run: the load average now and the seconds since `started`. */
+export function finishReport(report: BenchReport, started: number): BenchReport {
+  report.info.load[1] = Deno.loadavg()[0];
+  report.info.seconds = (performance.now() - started) / 1000;
+  return report;
+}
+
 /** CPU model (from lscpu), core count and memory of this machine. */
 export async function machineName(): Promise<string> {
   const lscpu = await run("lscpu", []);
@@ -75,13 +146,17 @@ export async function machineName(): Promise<string> {
   return `${model}, ${navigator.hardwareConcurrency} cores, ${gib} GiB`;
 }
 
-/** The short commit of the repository this file is in, `+dirty` when it has changes. */
+/**
+ * The short commit of the repository this file is in, `+dirty` when it has
+ * changes; without git (a copied tree), `AGD_COMMIT` from the environment.
+ */
 export async function commitName(): Promise<string> {
+  const fallback = Deno.env.get("AGD_COMMIT") || "unknown";
   const dir = new URL(".", import.meta.url);
-  if (dir.protocol !== "file:") return "unknown";
+  if (dir.protocol !== "file:") return fallback;
   const cwd = decodeURIComponent(dir.pathname);
   const head = await run("git", ["-C", cwd, "rev-parse", "--short", "HEAD"]);
-  if (!head) return "unknown";
+  if (!head) return fallback;
   const status = await run("git", ["-C", cwd, "status", "--porcelain"]);
   return status ? `${head}+dirty` : head;
 }
@@ -161,6 +236,15 @@ export function targets(report: BenchReport): { target: string; value: string; m
       out.push({ target: "≥ ⅕ of PyTorch CPU (same step)", value: `${num(x, 2)}×`, met: x >= 0.2 });
     }
   }
+  const resnet = report.resnetPeer;
+  if (resnet?.torch.ok) {
+    const x = resnet.ours.samplesPerSec / resnet.torch.result.samples_per_s;
+    out.push({
+      target: "ResNet-50 step ≥ 50% of PyTorch fp32 eager (same GPU)",
+      value: `${num(100 * x, 0)}% (batch ${resnet.batch}, ${resnet.torch.result.device})`,
+      met: x >= 0.5,
+    });
+  }
   return out;
 }
 
@@ -218,7 +302,7 @@ export function toMarkdown(report: BenchReport): string {
   const t = targets(report);
   if (t.length) {
     parts.push(
-      "**Targets on lavapipe**\n\n" +
+      "**Targets** (matmul, fcn step and peers: set for lavapipe; ResNet-50: for a real GPU)\n\n" +
         table(
           ["target", "this run", "met"],
           t.map((x) => [x.target, x.value, x.met ? "yes" : "no"]),
@@ -229,6 +313,32 @@ export function toMarkdown(report: BenchReport): string {
     parts.push(
       `**Peers** (same process, ${report.peers.rounds} alternating round(s), best kept; ` +
         "time ratios below 1 mean ours is faster)\n\n" + peerTable(report.peers),
+    );
+  }
+  if (report.resnetPeer) {
+    const r = report.resnetPeer;
+    const torch = r.torch.ok ? r.torch.result : undefined;
+    parts.push(
+      `**ResNet-50 training step beside PyTorch** (224², batch ${r.batch}, xent, AGD; ` +
+        "PyTorch fp32 eager with TF32 off, same GPU)\n\n" +
+        table(["framework", "samples/s", "ms/step", "peak GPU MiB", "ours ÷ theirs"], [
+          [
+            "ours (@agd/tensor, WebGPU)",
+            num(r.ours.samplesPerSec, 1),
+            num(r.ours.wallMs),
+            mib(r.ours.peakBytes),
+            "1",
+          ],
+          torch
+            ? [
+              `PyTorch ${torch.torch} (${torch.device})`,
+              num(torch.samples_per_s, 1),
+              num(torch.ms),
+              mib(torch.peak_bytes),
+              `${num(r.ours.samplesPerSec / torch.samples_per_s, 2)}×`,
+            ]
+            : ["PyTorch", "unavailable", "–", "–", r.torch.ok ? "" : r.torch.reason],
+        ]),
     );
   }
   if (report.gains?.length) {

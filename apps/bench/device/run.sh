@@ -1,0 +1,20 @@
+#!/bin/sh
+# Runs the GPU bench on a lent GPU machine, from the repo root, offline:
+# what apps/bench/device/prepare.sh left in the carried paths is all it needs.
+# Results (JSON, Markdown, log) go to $OUT (the device tool's folder) or ./gpu-results.
+# Extra arguments go to apps/bench/gpu.ts (--quick, --resnet-batch N, --python PATH).
+set -eu
+out="${OUT:-gpu-results}"
+mkdir -p "$out"
+if ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
+  for f in .gpu-bench/gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -f "$icd" ] && [ -z "${VK_DRIVER_FILES:-}" ]; then export VK_DRIVER_FILES="$icd"; fi
+gunzip -c .gpu-bench/deno.gz > /tmp/agd-deno
+chmod +x /tmp/agd-deno
+export DENO_DIR=/tmp/agd-deno-dir NO_COLOR=1 AGD_COMMIT="$(cat .gpu-bench/commit)"
+(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true) > "$out/gpu.txt" 2>&1
+/tmp/agd-deno run -A --unstable-webgpu apps/bench/gpu.bundle.js --out "$out" "$@" 2>&1 |
+  tee "$out/log.txt"
