@@ -69,6 +69,13 @@ export interface OpAttrs {
   expand: { shape: number[] };
   /** [N] int32 labels → [N, classes] float32 with `value` at the label. */
   one_hot: { classes: number; value: number };
+  /**
+   * The AGD paper's square loss from (x [N, C], int32 labels [N]): the mean
+   * over all N·C entries of (x − value·onehot(labels))², a scalar.
+   */
+  mse_loss: { value: number };
+  /** ∂mse_loss/∂x from (dy [], x, labels): dy · 2(x − value·onehot(labels)) / (N·C). */
+  mse_loss_grad: { value: number };
   /** a·b for 2-D a, b, either transposed in place (no copies). */
   matmul: { transA: boolean; transB: boolean };
   conv2d: ConvAttrs;
@@ -150,6 +157,8 @@ export const OP_NAMES: readonly OpName[] = [
   "argmax",
   "expand",
   "one_hot",
+  "mse_loss",
+  "mse_loss_grad",
   "matmul",
   "conv2d",
   "conv2d_grad_input",

@@ -96,6 +96,20 @@ type ShapeRule<P extends OpName> = (
   attrs: OpAttrs[P],
 ) => OutSpec;
 
+/** Checks a loss's (x [N, C] float32, labels [N] int32) inputs. */
+function lossInputs(op: string, shapes: Shape[], dtypes: DType[]): void {
+  const [x, labels] = shapes;
+  if (
+    x.length !== 2 || labels.length !== 1 || labels[0] !== x[0] || dtypes[0] !== "float32" ||
+    dtypes[1] !== "int32"
+  ) {
+    throw new Error(
+      `Cannot ${op} ${dtypes[0]} ${showShape(x)} with ${dtypes[1]} labels ${showShape(labels)}: ` +
+        "expected float32 [N, C] and int32 [N]",
+    );
+  }
+}
+
 function float(...dtypes: DType[]): void {
   for (const d of dtypes) {
     if (d !== "float32") throw new Error(`Expected float32 input, got ${d}`);
@@ -200,6 +214,17 @@ export const SHAPE_RULES: { [P in OpName]: ShapeRule<P> } = {
       );
     }
     return { shape: [shapes[0][0], a.classes], dtype: "float32" };
+  },
+  mse_loss: (shapes, dtypes) => {
+    lossInputs("mse_loss", shapes, dtypes);
+    return { shape: [], dtype: "float32" };
+  },
+  mse_loss_grad: (shapes, dtypes) => {
+    if (shapes[0].length !== 0 || dtypes[0] !== "float32") {
+      throw new Error(`Cannot mse_loss_grad dy ${showShape(shapes[0])}: expected a float32 scalar`);
+    }
+    lossInputs("mse_loss_grad", shapes.slice(1), dtypes.slice(1));
+    return { shape: [...shapes[1]], dtype: "float32" };
   },
   matmul: (shapes, dtypes, a) => {
     float(...dtypes);

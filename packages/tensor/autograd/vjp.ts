@@ -79,6 +79,11 @@ export const VJP_RULES: { [P in OpName]: VjpRule<P> | null } = {
   argmax: none,
   expand: (dy, { inputs: [x] }) => [unbroadcast(dy, x.shape)],
   one_hot: none,
+  mse_loss: (dy, { inputs: [x, labels], attrs }) => [
+    op("mse_loss_grad", [dy, x, labels], attrs),
+    null,
+  ],
+  mse_loss_grad: null,
   // With C = op(A)·op(B): ∂op(A) = dy·op(B)ᵀ and ∂op(B) = op(A)ᵀ·dy, then transposed
   // back to A's and B's storage layouts — all through matmul flags, never copies.
   matmul: (dy, { inputs: [a, b], attrs: { transA, transB }, needs }) => [

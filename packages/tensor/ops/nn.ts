@@ -111,11 +111,11 @@ export function oneHot(labels: Tensor, classes: number, value = 1): Tensor {
 
 /**
  * The AGD paper's square loss: mean over batch and classes of
- * (f(x) − onehot(y)·√C)², C = number of classes.
+ * (f(x) − onehot(y)·√C)², C = number of classes. One fused op forward and
+ * one backward (`mse_loss`, `mse_loss_grad`).
  */
 export function mseLoss(logits: Tensor, labels: Tensor): Tensor {
-  const classes = logits.shape[1];
-  return mean(square(sub(logits, oneHot(labels, classes, Math.sqrt(classes)))));
+  return apply("mse_loss", [logits, labels], { value: Math.sqrt(logits.shape[1]) });
 }
 
 /** Cross-entropy: mean over the batch of −f(x)[y] + logsumexp(f(x)). No smoothing. */

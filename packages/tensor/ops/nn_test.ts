@@ -76,3 +76,42 @@ for (
     });
   }
 }
+
+for (
+  const [name, getBackend, ignore] of [
+    ["cpu", () => Promise.resolve(t.cpu() as Backend), false],
+    ["webgpu", () => t.webgpu() as Promise<Backend>, !gpu],
+  ] as const
+) {
+  Deno.test({
+    name: `fused square loss matches the composite, value and gradient (${name})`,
+    ignore,
+    fn: async () => {
+      const backend = await getBackend();
+      const [n, classes] = [300, 10];
+      const data = new t.Rng(5).normals(n * classes);
+      const labels = t.tensor(Int32Array.from({ length: n }, (_, i) => (i * 7) % classes), {
+        backend,
+      });
+      const run = async (loss: (x: t.Tensor) => t.Tensor) => {
+        const x = t.tensor(data, { shape: [n, classes], backend, requiresGrad: true });
+        const value = t.tidy(() => {
+          const l = loss(x);
+          t.backward(l);
+          return l;
+        });
+        const out = { value: await value.data(), dx: await x.grad!.data() };
+        [x, x.grad!, value].forEach((v) => v.dispose());
+        return out;
+      };
+      const fused = await run((x) => t.mseLoss(x, labels));
+      const ref = await run((x) =>
+        t.mean(t.square(t.sub(x, t.oneHot(labels, classes, Math.sqrt(classes)))))
+      );
+      const tol = { atol: 1e-6, rtol: 1e-5 };
+      assertClose(fused.value, ref.value, { ...tol, label: "loss" });
+      assertClose(fused.dx, ref.dx, { ...tol, label: "dx" });
+      labels.dispose();
+    },
+  });
+}

@@ -52,6 +52,7 @@ import convWgsl from "./kernels/conv.wgsl" with { type: "text" };
 import poolWgsl from "./kernels/pool.wgsl" with { type: "text" };
 import optimWgsl from "./kernels/optim.wgsl" with { type: "text" };
 import normWgsl from "./kernels/norm.wgsl" with { type: "text" };
+import lossWgsl from "./kernels/loss.wgsl" with { type: "text" };
 
 /** The WGSL sources, by family (for tools and tests). */
 export const WGSL_SOURCES: Readonly<Record<string, string>> = {
@@ -380,6 +381,35 @@ const oneHot: GpuKernel<"one_hot"> = (ctx, [labels], attrs, out) => {
     constants: { WG },
     uniforms: pack([size, nx, attrs.classes], [attrs.value]),
     buffers: [labels.buffer, out.buffer],
+    workgroups,
+  });
+};
+
+/** The square loss: one workgroup reduces all N·C terms. */
+const mseLoss: GpuKernel<"mse_loss"> = (ctx, [x, labels], attrs, out) => {
+  ctx.dispatch({
+    label: "mse_loss",
+    code: lossWgsl,
+    entryPoint: "mse_loss",
+    constants: { WG },
+    uniforms: pack([sizeOf(x.shape), 0, x.shape[1]], [attrs.value]),
+    buffers: [x.buffer, labels.buffer, out.buffer],
+    workgroups: [1],
+  });
+};
+
+/** The square loss's gradient, a thread per element. */
+const mseLossGrad: GpuKernel<"mse_loss_grad"> = (ctx, [dy, x, labels], attrs, out) => {
+  const size = sizeOf(out.shape);
+  if (size === 0) return;
+  const { workgroups, nx } = threads1d(size);
+  ctx.dispatch({
+    label: "mse_loss_grad",
+    code: lossWgsl,
+    entryPoint: "mse_loss_grad",
+    constants: { WG },
+    uniforms: pack([size, nx, x.shape[1]], [attrs.value]),
+    buffers: [dy.buffer, x.buffer, labels.buffer, out.buffer],
     workgroups,
   });
 };
@@ -1352,6 +1382,8 @@ export const WEBGPU_KERNELS: GpuKernelTable = {
   argmax,
   expand,
   one_hot: oneHot,
+  mse_loss: mseLoss,
+  mse_loss_grad: mseLossGrad,
   matmul,
   conv2d,
   conv2d_grad_input: conv2dGradInput,

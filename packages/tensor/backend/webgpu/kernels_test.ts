@@ -196,6 +196,20 @@ Deno.test("webgpu: expand and one_hot", options, async () => {
   await check("one_hot", [labels], { classes: 10, value: 0.9 });
 });
 
+Deno.test("webgpu: the fused square loss and its gradient", options, async () => {
+  // [300, 10] takes the one workgroup's loop around more than once; labels
+  // outside [0, classes) have no target, as one_hot gives them a zero row.
+  for (const [n, c] of [[6, 10], [300, 10], [3, 1000]]) {
+    const labels = { data: new Int32Array(n).map((_, i) => (i * 7) % (c + 2) - 1), shape: [n] };
+    const x = randn([n, c]);
+    await check("mse_loss", [x, labels], { value: Math.sqrt(c) }, { rtol: 1e-5 });
+    await check("mse_loss_grad", [randn([]), x, labels], { value: Math.sqrt(c) });
+  }
+  // The mean of nothing is NaN, as in PyTorch.
+  const empty = { data: new Float32Array(0), shape: [0, 10] };
+  await check("mse_loss", [empty, { data: new Int32Array(0), shape: [0] }], { value: 1 });
+});
+
 for (const variant of Object.keys(MATMUL_VARIANTS)) {
   Deno.test(`webgpu: matmul (${variant}), all transposes, non-tile sizes`, options, async () => {
     const g = await WebGpuBackend.create({ variants: { matmul: variant } });
