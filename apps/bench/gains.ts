@@ -35,25 +35,18 @@ export const GAIN_CASES: readonly GainCase[] = [
   { name: "a submit per dispatch (no batching)", backend: { flushEvery: 1 } },
 ];
 
-/** One row of {@link benchGains}. */
-export interface GainRow {
-  /** The case's label. */
-  name: string;
-  /** Samples per second (best round). */
-  samplesPerSec: number;
-  /** Wall milliseconds per step (best round). */
-  wallMs: number;
-  /** JS-thread milliseconds per step issuing it (best round). */
-  encodeMs: number;
-  /** Compute dispatches per step. */
-  dispatches?: number;
-  /** Wall milliseconds of the AGD step alone. */
-  agdStepMs: number;
-  /** η of the first step: every row computes the same step, so the same η. */
-  eta: number;
-  /** This row's step time ÷ the shipped step's (> 1: the choice undone was a gain). */
-  timeRatio: number;
-}
+/**
+ * One row of {@link benchGains}: the best round's figures of the step (its η
+ * is the first step's — every row computes the same step, so the same η).
+ */
+export type GainRow =
+  & Pick<TrainResult, "samplesPerSec" | "wallMs" | "encodeMs" | "dispatches" | "agdStepMs" | "eta">
+  & {
+    /** The case's label. */
+    name: string;
+    /** This row's step time ÷ the shipped step's (> 1: the choice undone was a gain). */
+    timeRatio: number;
+  };
 
 /** What {@link benchGains} measures and how long. */
 export interface GainsOptions {
@@ -87,27 +80,26 @@ export async function benchGains(options: GainsOptions = {}): Promise<GainRow[]>
   const backends = await Promise.all(
     GAIN_CASES.map((c) => (c.backend ? WebGpuBackend.create(c.backend) : undefined)),
   );
-  const best: (TrainResult | undefined)[] = GAIN_CASES.map(() => undefined);
+  const best: TrainResult[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const [i, c] of GAIN_CASES.entries()) {
         log(`gains round ${round}/${rounds}: ${c.name}`);
         const r = await benchTrainStep(step, options.timing, { ...c.setup, backend: backends[i] });
-        if (!best[i] || r.wallMs < best[i]!.wallMs) best[i] = r;
+        if (!best[i] || r.wallMs < best[i].wallMs) best[i] = r;
       }
     }
   } finally {
     for (const b of backends) b?.destroy();
   }
-  const shipped = best[0]!.wallMs;
   return best.map((r, i) => ({
     name: GAIN_CASES[i].name,
-    samplesPerSec: r!.samplesPerSec,
-    wallMs: r!.wallMs,
-    encodeMs: r!.encodeMs,
-    dispatches: r!.dispatches,
-    agdStepMs: r!.agdStepMs,
-    eta: r!.eta,
-    timeRatio: r!.wallMs / shipped,
+    samplesPerSec: r.samplesPerSec,
+    wallMs: r.wallMs,
+    encodeMs: r.encodeMs,
+    dispatches: r.dispatches,
+    agdStepMs: r.agdStepMs,
+    eta: r.eta,
+    timeRatio: r.wallMs / best[0].wallMs,
   }));
 }

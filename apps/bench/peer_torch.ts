@@ -37,7 +37,10 @@ export interface TorchResult {
 }
 
 /** The peer's figures, or why there are none. */
-export type TorchOutcome = { ok: true; result: TorchResult } | { ok: false; reason: string };
+export type Outcome<T> = { ok: true; result: T } | { ok: false; reason: string };
+
+/** The FCN peer's figures, or why there are none. */
+export type TorchOutcome = Outcome<TorchResult>;
 
 /** Packs weights, inputs and labels back to back, little-endian, as peer_torch.py reads them. */
 function pack(problem: FcnProblem): Uint8Array {
@@ -69,7 +72,7 @@ async function runScript<T>(
   python: string,
   name: string,
   args: string[],
-): Promise<{ ok: true; result: T } | { ok: false; reason: string }> {
+): Promise<Outcome<T>> {
   const script = await scriptPath(name);
   try {
     let output: Deno.CommandOutput;
@@ -183,7 +186,7 @@ export interface TorchResnetResult {
  */
 export function benchTorchResnet(
   options: TorchResnetOptions,
-): Promise<{ ok: true; result: TorchResnetResult } | { ok: false; reason: string }> {
+): Promise<Outcome<TorchResnetResult>> {
   const config = {
     batch: options.batch,
     steps: options.steps ?? 10,

@@ -9,7 +9,7 @@ import type { AllreduceBench } from "@agd/distributed/bench";
 import type { DataResult } from "./data.ts";
 import type { GainRow } from "./gains.ts";
 import type { KernelResult } from "./kernels.ts";
-import type { TorchResnetResult } from "./peer_torch.ts";
+import type { Outcome, TorchResnetResult } from "./peer_torch.ts";
 import type { PeerRow, PeersReport } from "./peers.ts";
 import type { TrainResult } from "./training.ts";
 
@@ -20,7 +20,7 @@ export interface ResnetPeerReport {
   /** Our step: samples/s, wall ms per step, peak GPU bytes. */
   ours: { samplesPerSec: number; wallMs: number; peakBytes: number };
   /** PyTorch's figures, or why it did not run. */
-  torch: { ok: true; result: TorchResnetResult } | { ok: false; reason: string };
+  torch: Outcome<TorchResnetResult>;
 }
 
 /** Where and when a run happened. */
@@ -373,7 +373,8 @@ export function toMarkdown(report: BenchReport): string {
     parts.push(
       "**Training step** (forward, backward, AGD update; batches uploaded every step. " +
         "Encode = JS-thread time issuing a step; queue.submit = time inside submit per step, " +
-        "the final read's included — a software adapter runs the work there)\n\n" +
+        "the final read's included — a software adapter runs the work there; process CPU = all " +
+        "threads' CPU time, the software adapter's included, steadier than wall time on a shared machine)\n\n" +
         table(
           [
             "model",
@@ -383,6 +384,7 @@ export function toMarkdown(report: BenchReport): string {
             "encode ms/step",
             "upload / fwd+bwd / AGD ms",
             "queue.submit ms/step",
+            "process CPU ms/step",
             "AGD step ms (share of step)",
             "dispatches/step",
             "weights MiB",
@@ -396,6 +398,7 @@ export function toMarkdown(report: BenchReport): string {
             num(r.encodeMs),
             `${num(r.phases.uploadMs)} / ${num(r.phases.gradMs)} / ${num(r.phases.agdMs)}`,
             num(r.submitMs),
+            num(r.processCpuMs),
             `${num(r.agdStepMs, 2)} (${num((100 * r.agdStepMs) / r.wallMs, 1)}%)`,
             num(r.dispatches, 0),
             mib(r.weightBytes),

@@ -12,17 +12,16 @@ import {
   affine,
   backward,
   crossEntropyLoss,
-  getBackend,
   keep,
   mseLoss,
   Rng,
-  setBackend,
   type Tensor,
   tensor,
   tidy,
   useWebGPU,
   type WebGpuBackend,
 } from "@agd/tensor";
+import { cpuUsage } from "node:process";
 import { timeRepeated, type TimingOptions } from "./timing.ts";
 
 /** One training configuration to time. */
@@ -83,7 +82,7 @@ export interface TrainResult {
    * the AGD update. Time the JS thread is blocked inside a submit counts.
    */
   phases: { uploadMs: number; gradMs: number; agdMs: number };
-  /** Compute dispatches per step, where the backend counts them. */
+  /** Compute dispatches per step (absent in results written before the backend counted them). */
   dispatches?: number;
   /**
    * Milliseconds per step inside `queue.submit`, where the backend counts
@@ -91,6 +90,12 @@ export interface TrainResult {
    * the encode time is really GPU time spent on the JS thread.
    */
   submitMs?: number;
+  /**
+   * CPU milliseconds per step of all the process's threads. On a software
+   * adapter that includes the "GPU" work, and unlike wall time it hardly
+   * depends on other processes sharing the cores.
+   */
+  processCpuMs?: number;
   /** Bytes of the weights. */
   weightBytes: number;
   /**
@@ -185,12 +190,9 @@ export async function benchTrainStep(
   options: TimingOptions = {},
   setup: StepSetup = {},
 ): Promise<TrainResult> {
-  const shared = await useWebGPU();
-  const backend = setup.backend ?? shared;
+  // Ops run on their inputs' backend: the model and batches name this one.
+  const backend = setup.backend ?? await useWebGPU();
   const fused = setup.fusedAgd ?? true;
-  // Tensors made without a backend (constants inside ops) must land on this one.
-  const previousBackend = getBackend();
-  setBackend(backend);
   // Start from an empty pool so that what the pool holds afterwards is this model's peak.
   backend.trim();
   const model = createModel(c.arch, c.dataset, {
@@ -231,24 +233,23 @@ export async function benchTrainStep(
     phases.agdMs += performance.now() - t2;
     return setup.readEveryStep ? eta.item().then(() => {}) : undefined;
   };
-  // Counters arrived in the backend after this bench: read them only where they exist.
-  const counted = () =>
-    (backend as { counters?: () => { dispatches: number; submitMs: number } }).counters?.();
   // Every wait closes a segment of steps; timeRepeated's last wait follows
   // exactly the timed steps, so the last segment is theirs.
-  let segmentStart = { step: 0, counters: counted() };
-  let timed = { steps: 1, uploadMs: 0, gradMs: 0, agdMs: 0, dispatches: NaN, submitMs: NaN };
+  const mark = () => ({ step: next, counters: backend.counters(), cpu: cpuUsage() });
+  let segmentStart = mark();
+  let timed = { steps: 1, uploadMs: 0, gradMs: 0, agdMs: 0, dispatches: 0, submitMs: 0, cpuMs: 0 };
   const wait = async () => {
     await eta!.item();
-    const counters = counted();
-    const before = segmentStart.counters;
+    const end = mark();
+    const cpu = cpuUsage(segmentStart.cpu);
     timed = {
-      steps: next - segmentStart.step,
+      steps: end.step - segmentStart.step,
       ...phases,
-      dispatches: counters && before ? counters.dispatches - before.dispatches : NaN,
-      submitMs: counters && before ? counters.submitMs - before.submitMs : NaN,
+      dispatches: end.counters.dispatches - segmentStart.counters.dispatches,
+      submitMs: end.counters.submitMs - segmentStart.counters.submitMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
     };
-    segmentStart = { step: next, counters };
+    segmentStart = end;
     phases.uploadMs = phases.gradMs = phases.agdMs = 0;
   };
   try {
@@ -263,7 +264,7 @@ export async function benchTrainStep(
     x.dispose();
     y.dispose();
     const agdStepMs = await timeAgdStep(params, { warmup: 1, seconds: 0.5, minCount: 2 }, fused);
-    const perStep = (x: number) => (Number.isNaN(x) ? undefined : x / timed.steps);
+    const perStep = (x: number) => x / timed.steps;
     return {
       name: c.name,
       batch: c.batch,
@@ -278,6 +279,7 @@ export async function benchTrainStep(
       },
       dispatches: perStep(timed.dispatches),
       submitMs: perStep(timed.submitMs),
+      processCpuMs: perStep(timed.cpuMs),
       weightBytes,
       peakBytes: memory.bytesInUse + memory.bytesPooled,
       eta: await firstEta!,
@@ -286,6 +288,5 @@ export async function benchTrainStep(
   } finally {
     eta?.dispose();
     model.dispose();
-    setBackend(previousBackend);
   }
 }

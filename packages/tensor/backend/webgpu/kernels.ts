@@ -703,13 +703,9 @@ const matmulTexture: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
           height,
         ),
     packB: (dst, k0, kend, width, height) =>
-      !attrs.transB && k0 === 0 && kend === k && k % 4 === 0 && copyable(n)
-        ? ctx.copyToTexture(b.buffer, dst, {
-          offset: 0,
-          bytesPerRow: n * 4,
-          width: n / 4,
-          height: k,
-        })
+      // Row-major B whole: copied or packed as stored, rows past K zero.
+      !attrs.transB && k0 === 0 && kend === k
+        ? loadTexture(ctx, b.buffer, dst, k, n, false)
         : packTexture(
           ctx,
           b.buffer,
@@ -1234,14 +1230,15 @@ function agdTermsGroup(ctx: GpuContext, group: SpanInput[], out: GPUBuffer): voi
   group.forEach(({ x, offset, weight }, t) => {
     const n = sizeOf(x.shape);
     const splits = Math.max(1, Math.ceil(n / 4 / TERMS4_CHUNK));
-    // Span: n, chunk4, first, base, splits, offset, weight.
+    // Span: n, first, splits, offset, weight.
     const at = 4 + t * 8;
-    ints.set([n, TERMS4_CHUNK, workgroups, workgroups, splits, offset], at);
-    floats[at + 6] = weight;
+    ints.set([n, workgroups, splits, offset], at);
+    floats[at + 4] = weight;
     workgroups += splits;
   });
   const grid2 = grid(workgroups);
-  ints.set([grid2[0], group.length], 0);
+  // Group: nx, count, chunk4.
+  ints.set([grid2[0], group.length, TERMS4_CHUNK], 0);
   const partials = ctx.scratch(workgroups * 4);
   // Unused slots bind the first tensor again (never read).
   const sources = [0, 1, 2, 3].map((t) => group[Math.min(t, group.length - 1)].x.buffer);

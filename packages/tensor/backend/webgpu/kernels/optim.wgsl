@@ -21,7 +21,7 @@
 // terms4: up to 4 single-slice tensors (matrices, 1×1 kernels) in one
 //   dispatch, read as vec4 (one load per 4 elements, not a strided scalar
 //   gather per element): tensor t's workgroups first_t .. first_t + splits_t − 1
-//   each sum the squares of chunk4 vec4s into partials[base_t + split], and
+//   each sum the squares of chunk4 vec4s into partials[first_t + split], and
 //   terms4_finish (a thread per tensor) writes weight_t·√Σ to out[offset_t].
 //   Splitting every tensor over workgroups keeps all cores busy on one that
 //   a single workgroup would walk alone.
@@ -64,23 +64,24 @@ struct Update {
   pad2: u32,
 }
 
-// One tensor of a terms4 group.
+// One tensor of a terms4 group: n elements, its workgroups (and partials)
+// first .. first + splits − 1, its term's place in out and its weight.
 struct Span {
   n: u32,
-  chunk4: u32,
   first: u32,
-  base: u32,
   splits: u32,
   offset: u32,
   weight: f32,
-  pad: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 
 struct Group {
   nx: u32,
   count: u32,
-  pad0: u32,
-  pad1: u32,
+  chunk4: u32,
+  pad: u32,
   s: array<Span, 4>,
 }
 
@@ -177,9 +178,9 @@ fn terms4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   if (gid >= s.first + s.splits) { return; }
   let split = gid - s.first;
   let n4 = (s.n + 3u) / 4u;
-  let end = min(n4, (split + 1u) * s.chunk4);
+  let end = min(n4, (split + 1u) * GR.chunk4);
   var acc = vec4<f32>(0.0);
-  for (var i = split * s.chunk4 + li; i < end; i += WG) {
+  for (var i = split * GR.chunk4 + li; i < end; i += WG) {
     var v = load4(t, i);
     if (i * 4u + 3u >= s.n) {
       // The buffer's 16-byte padding past n is not zero.
@@ -190,7 +191,7 @@ fn terms4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   tree[li] = acc.x + acc.y + acc.z + acc.w;
   tree_sum(li);
   if (li == 0u) {
-    partials[s.base + split] = tree[0];
+    partials[gid] = tree[0];
   }
 }
 
@@ -200,7 +201,7 @@ fn terms4_finish(@builtin(local_invocation_index) li: u32) {
   let s = GR.s[li];
   var acc = 0.0;
   for (var j = 0u; j < s.splits; j++) {
-    acc += x[s.base + j];
+    acc += x[s.first + j];
   }
   out[s.offset] = s.weight * sqrt(acc);
 }
@@ -220,8 +221,8 @@ fn eta(@builtin(local_invocation_index) li: u32) {
 
 // torch.nan_to_num of c / t, without relying on IEEE division by zero
 // (WGSL does not promise Inf or NaN from arithmetic). Branch-free: lavapipe
-// runs a per-lane branch as masked code for every path, which made the
-// update twice as slow.
+// runs per-lane branches as masked code for every path; with them a 256×256
+// update took 0.25 ms there, branch-free 0.165 ms.
 fn factor(c: f32, t: f32) -> f32 {
   let f = c / select(t, 1.0, t == 0.0);
   let u = bitcast<u32>(f);
