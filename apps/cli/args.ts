@@ -176,12 +176,26 @@ function parseNumber(flag: string, text: string, kind: "int" | "number"): number
   return v;
 }
 
+/** The config key of a flag: `--data-dir` is `data_dir`. */
+function keyOf(flag: string): keyof TrainConfig {
+  return flag.replaceAll("-", "_") as keyof TrainConfig;
+}
+
+/** The parsed command line. */
+export interface ParsedArgs {
+  /** The configuration: given flags over the defaults. */
+  config: TrainConfig;
+  /** True for --help. */
+  help: boolean;
+  /** The config keys whose flags were given on the command line. */
+  given: ReadonlySet<keyof TrainConfig>;
+}
+
 /** Parses the training flags, or throws a {@link UsageError}; `help` is true for --help. */
-export function parseTrainArgs(argv: string[]): { config: TrainConfig; help: boolean } {
+export function parseTrainArgs(argv: string[]): ParsedArgs {
+  // Parsed without defaults first, to know which flags were given (for --resume).
   const options: ParseArgsOptionsConfig = Object.fromEntries(
-    Object.entries(FLAGS).map((
-      [k, s],
-    ) => [k, { type: s.type, ...(s.default !== undefined ? { default: s.default } : {}) }]),
+    Object.entries(FLAGS).map(([k, s]) => [k, { type: s.type }]),
   ) as ParseArgsOptionsConfig;
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -190,6 +204,12 @@ export function parseTrainArgs(argv: string[]): { config: TrainConfig; help: boo
     });
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0].replace(/^TypeError.*?: /, ""));
+  }
+  const given = new Set(
+    Object.keys(values).filter((k) => k !== "help" && values[k] !== undefined).map(keyOf),
+  );
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    values[name] ??= spec.default;
   }
   for (const [name, spec] of Object.entries(FLAGS)) {
     const v = values[name];
@@ -237,5 +257,60 @@ export function parseTrainArgs(argv: string[]): { config: TrainConfig; help: boo
   }
   config.out = (values.out as string | undefined) ??
     `runs/${config.arch}-${config.dataset}-${config.optimizer}-seed${config.seed}`;
-  return { config, help: values.help as boolean };
+  return { config, help: values.help as boolean, given };
+}
+
+/**
+ * What `--resume` may change: how long to train, what to evaluate and export,
+ * where the data is and how the run is executed (CPU or GPU, one process or
+ * several ranks with the same global batch). Everything else defines the run.
+ */
+export const RESUMABLE: ReadonlySet<keyof TrainConfig> = new Set<keyof TrainConfig>([
+  "epochs",
+  "test_bs",
+  "test_limit",
+  "export",
+  "data_dir",
+  "no_download",
+  "cpu",
+  "distribute",
+  "out",
+  "resume",
+]);
+
+/**
+ * The configuration of a resumed run, as PyTorch Lightning resumes one: the
+ * run's saved `config.json`, with the given flags that may change
+ * ({@link RESUMABLE}) taken from the command line. A given flag that
+ * contradicts the run is an error naming it and both values.
+ *
+ * @param saved the run's config.json, parsed
+ * @param parsed the command line
+ * @param source the config file's path, for messages
+ * @returns the configuration to continue with
+ */
+export function resumeConfig(saved: unknown, parsed: ParsedArgs, source: string): TrainConfig {
+  if (typeof saved !== "object" || saved === null || Array.isArray(saved)) {
+    throw new Error(`Cannot --resume: ${source} does not hold a JSON object`);
+  }
+  // Keys missing from an older config.json take today's defaults.
+  const defaults = parseTrainArgs([]).config;
+  const run = { ...defaults, ...saved } as TrainConfig;
+  const config = { ...run };
+  for (const key of parsed.given) {
+    const wanted = parsed.config[key];
+    if (RESUMABLE.has(key)) {
+      (config as unknown as Record<string, unknown>)[key] = wanted;
+    } else if (wanted !== run[key]) {
+      const flag = Object.keys(FLAGS).find((f) => keyOf(f) === key) ?? key;
+      throw new Error(
+        `Cannot --resume with --${flag} ${wanted}: the run in ${source} has ${flag} ${
+          run[key]
+        }; start a new run with another --out to change it`,
+      );
+    }
+  }
+  config.resume = true;
+  config.out = parsed.config.out;
+  return config;
 }

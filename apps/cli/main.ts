@@ -12,7 +12,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseTrainArgs, usage, UsageError } from "./args.ts";
+import {
+  type ParsedArgs,
+  parseTrainArgs,
+  resumeConfig,
+  type TrainConfig,
+  usage,
+  UsageError,
+} from "./args.ts";
 import { plotRuns } from "./plot.ts";
 import { train } from "./train.ts";
 
@@ -20,11 +27,12 @@ import { train } from "./train.ts";
 export async function main(argv: string[]): Promise<number> {
   try {
     if (argv[0] === "plot") return await plotCommand(argv.slice(1));
-    const { config, help } = parseTrainArgs(argv);
-    if (help) {
+    const parsed = parseTrainArgs(argv);
+    if (parsed.help) {
       console.log(usage());
       return 0;
     }
+    const config = parsed.config.resume ? await savedConfig(parsed) : parsed.config;
     const controller = new AbortController();
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
     const onSignal = () => controller.abort();
@@ -60,6 +68,29 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`error: ${(e as Error).message}`);
     return 1;
   }
+}
+
+/** `--resume`: the run's own config.json, with the flags that may change applied. */
+async function savedConfig(parsed: ParsedArgs): Promise<TrainConfig> {
+  const path = `${parsed.config.out}/config.json`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(
+        `Cannot --resume: ${path} does not exist (is --out the run's directory? start without --resume)`,
+      );
+    }
+    throw new Error(`Cannot --resume: cannot read ${path}: ${(e as Error).message}`);
+  }
+  let saved: unknown;
+  try {
+    saved = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`Cannot --resume: ${path} is not valid JSON (${(e as Error).message})`);
+  }
+  return resumeConfig(saved, parsed, path);
 }
 
 async function plotCommand(argv: string[]): Promise<number> {

@@ -3,8 +3,8 @@
 // SIGINT leaving a valid checkpoint, and clear errors for bad flags.
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { createModel, loadCheckpoint } from "@agd/models";
-import { cpu } from "@agd/tensor";
-import { parseTrainArgs, UsageError } from "./args.ts";
+import { cpu, hasWebGPU } from "@agd/tensor";
+import { parseTrainArgs, resumeConfig, UsageError } from "./args.ts";
 import { readMetrics, renderSvg } from "./plot.ts";
 import { haveFashion, MAIN, ROOT, smallFcnArgs } from "./_test_util.ts";
 
@@ -73,12 +73,24 @@ Deno.test({
     const split = await Deno.makeTempDir();
     equal((await run([...base, "--epochs", "2", "--out", full])).code, 0);
     equal((await run([...base, "--epochs", "1", "--out", split])).code, 0);
-    const resumed = await run([...base, "--epochs", "2", "--out", split, "--resume"]);
+    // Only what changes: the rest comes from the run's config.json.
+    const resumed = await run(["--resume", "--out", split, "--epochs", "2"]);
     equal(resumed.code, 0, resumed.stderr);
     const a = await readMetrics(full);
     const b = await readMetrics(split);
     const strip = (m: typeof a) => m.map(({ samples_per_s: _s, seconds: _t, ...rest }) => rest);
     deepStrictEqual(strip(b), strip(a));
+    // config.json now says 2 epochs, so a plain --resume has nothing left to do.
+    equal(JSON.parse(await Deno.readTextFile(`${split}/config.json`)).epochs, 2);
+    // A flag that would change the run is refused, naming it and both values.
+    const conflict = await run(["--resume", "--out", split, "--epochs", "3", "--depth", "4"]);
+    equal(conflict.code, 1);
+    equal(
+      conflict.stderr.trim(),
+      `error: Cannot --resume with --depth 4: the run in ${split}/config.json has depth 3; ` +
+        "start a new run with another --out to change it",
+    );
+    equal((await readMetrics(split)).length, 2, "the refused resume must not train");
     await Deno.remove(full, { recursive: true });
     await Deno.remove(split, { recursive: true });
   },
@@ -124,20 +136,77 @@ Deno.test({
     equal(metadata.epoch, "0");
     ok(Number(metadata.step) > 0 && Number(metadata.step) < 200);
     model.dispose();
-    const resumed = await run([
-      ...base,
-      "--train-limit",
-      "20000",
-      "--epochs",
-      "1",
-      "--out",
-      dir,
-      "--resume",
-    ]);
+    const resumed = await run(["--resume", "--out", dir]);
     equal(resumed.code, 0, resumed.stderr);
+    match(resumed.stdout, new RegExp(`Resuming ${dir} at epoch 1, step ${metadata.step}`));
     equal((await readMetrics(dir)).length, 1);
     await Deno.remove(dir, { recursive: true });
   },
+});
+
+const haveGpu = await hasWebGPU();
+
+Deno.test({
+  name: "train: a normal WebGPU run prints no line starting with error:" +
+    (haveGpu ? "" : " (ignored: no WebGPU adapter)"),
+  ignore: !haveFashion || !haveGpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        ...base.filter((a) => a !== "--cpu"),
+        "--epochs",
+        "1",
+        "--out",
+        dir,
+      ],
+      cwd: ROOT,
+      // As on a machine without a login session: the Vulkan loader used to say "error:" here.
+      env: { XDG_RUNTIME_DIR: "" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    const text = dec.decode(out.stdout) + dec.decode(out.stderr);
+    equal(out.code, 0, text);
+    match(text, /epoch 1: η/);
+    deepStrictEqual(text.split("\n").filter((l) => /^\s*error/i.test(l)), []);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test("args: --resume takes the run's config; only what may change can be given", () => {
+  const run = parseTrainArgs([...base, "--epochs", "2", "--seed", "7", "--out", "runs/x"]).config;
+  const saved = JSON.parse(JSON.stringify(run));
+  const resume = (argv: string[]) =>
+    resumeConfig(saved, parseTrainArgs(["--resume", "--out", "runs/x", ...argv]), "x/config.json");
+  deepStrictEqual(resume([]), { ...run, resume: true });
+  deepStrictEqual(resume(["--epochs", "5", "--test_bs", "50", "--seed", "7"]), {
+    ...run,
+    epochs: 5,
+    test_bs: 50,
+    resume: true,
+  });
+  for (
+    const [argv, message] of [
+      [["--arch", "vgg"], "--arch vgg: the run in x/config.json has arch fcn"],
+      [["--optimizer", "sgd"], "--optimizer sgd: the run in x/config.json has optimizer agd"],
+      [["--seed", "0"], "--seed 0: the run in x/config.json has seed 7"],
+      [["--depth", "10"], "--depth 10: the run in x/config.json has depth 3"],
+      [["--train-limit", "5"], "--train-limit 5: the run in x/config.json has train-limit 1000"],
+    ] as const
+  ) {
+    let error: Error | undefined;
+    try {
+      resume([...argv]);
+    } catch (e) {
+      error = e as Error;
+    }
+    ok(error?.message.includes(message), `${argv.join(" ")}: ${error?.message}`);
+  }
 });
 
 Deno.test("args: unknown flags and bad values are one-line errors naming them", () => {

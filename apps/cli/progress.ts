@@ -22,6 +22,18 @@ function clock(seconds: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`;
 }
 
+/**
+ * A rate with the digits that carry information: whole numbers from 10 up,
+ * one decimal from 1 to 10, two significant digits below (ResNet-50 on a
+ * software adapter runs at 0.35 samples/s, which must not read "0").
+ */
+export function formatRate(v: number): string {
+  if (!Number.isFinite(v)) return "…";
+  if (v >= 10) return Math.round(v).toLocaleString("en-US");
+  if (v >= 1) return v.toFixed(1);
+  return v.toPrecision(2);
+}
+
 /** Draws per-epoch progress to stdout. */
 export class Progress {
   readonly #tty: boolean;
@@ -29,30 +41,38 @@ export class Progress {
   #label = "";
   #total = 0;
   #batch = 0;
+  #first = 0;
   #start = 0;
   #lastLine = 0;
+  #printedValues = false;
 
   /** @param tty redraw in place (default: whether stdout is a terminal) */
   constructor(tty = Deno.stdout.isTerminal()) {
     this.#tty = tty;
   }
 
-  /** Starts an epoch of `total` steps of `batch` samples. */
-  start(label: string, total: number, batch: number): void {
+  /**
+   * Starts an epoch of `total` steps of `batch` samples; a resumed epoch
+   * starts at step `first` (rates count only the steps run here).
+   */
+  start(label: string, total: number, batch: number, first = 0): void {
     this.#label = label;
     this.#total = total;
     this.#batch = batch;
+    this.#first = first;
     this.#start = performance.now();
     this.#lastLine = this.#start;
+    this.#printedValues = false;
   }
 
-  /** Reports that `done` steps have finished. */
+  /** Reports that `done` steps have finished; call it again when new values have been read. */
   update(done: number, values: ProgressValues): void {
     const now = performance.now();
     const elapsed = (now - this.#start) / 1000;
-    const rate = done / Math.max(elapsed, 1e-9);
+    const rate = (done - this.#first) / Math.max(elapsed, 1e-9);
+    const known = Number.isFinite(values.loss) && Number.isFinite(values.eta);
     const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : "…");
-    const stats = `${rate.toFixed(1)} steps/s ${Math.round(rate * this.#batch)} samples/s ETA ${
+    const stats = `${formatRate(rate)} steps/s ${formatRate(rate * this.#batch)} samples/s ETA ${
       clock((this.#total - done) / rate)
     } loss ${fmt(values.loss)} η ${fmt(values.eta)}`;
     if (this.#tty) {
@@ -60,8 +80,12 @@ export class Progress {
       const filled = Math.round((done / Math.max(this.#total, 1)) * width);
       const bar = "█".repeat(filled) + "░".repeat(width - filled);
       this.#write(`\r\x1b[2K${this.#label} ${bar} ${done}/${this.#total} ${stats}`);
-    } else if (now - this.#lastLine > 5_000 || done === 1 || done === this.#total) {
+    } else if (
+      now - this.#lastLine > 5_000 || (known && !this.#printedValues) || done === this.#total
+    ) {
+      // A log gets its first line as soon as the first values are known, then one per 5 s.
       this.#lastLine = now;
+      this.#printedValues ||= known;
       this.#write(`${this.#label} ${done}/${this.#total} ${stats}\n`);
     }
   }

@@ -36,7 +36,7 @@ import {
 } from "@agd/tensor";
 import type { TrainConfig } from "./args.ts";
 import type { EpochMetrics } from "./plot.ts";
-import { Progress } from "./progress.ts";
+import { formatRate, Progress } from "./progress.ts";
 import { type StatValues, StepStats } from "./step_stats.ts";
 
 /** Options of {@link train}. */
@@ -307,7 +307,9 @@ async function trainOn(
     if (optimizer instanceof Adam) optimizer.loadState(state, globalStep);
     else optimizer.loadState(state);
     progress.log(`Resuming ${out} at epoch ${startEpoch + 1}, step ${skipSteps}`);
-  } else if (rank0) {
+  }
+  // On resume too: it records what was changed (--epochs, --export, …) for the next resume.
+  if (rank0) {
     await Deno.writeTextFile(`${out}/config.json`, JSON.stringify(config, null, 2) + "\n");
   }
   // Rank 0's weights (and BatchNorm statistics) are everybody's starting point.
@@ -347,6 +349,8 @@ async function trainOn(
   try {
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       loader.epoch = epoch;
+      // Mid-epoch resume: the loader starts at the saved step without reading the batches before it.
+      loader.start = skipSteps;
       const started = performance.now() - sums.seconds * 1000;
       const stats = new StepStats();
       const reads: Promise<void>[] = [];
@@ -358,16 +362,19 @@ async function trainOn(
         shownLoss = seen.loss / seen.samples;
         shownEta = seen.etaSum / seen.steps;
         if (!Number.isFinite(shownLoss) || !Number.isFinite(shownEta)) nonFinite = true;
+        // Shown as soon as read, not at the next step (which may be seconds away).
+        else progress.update(step, { loss: shownLoss, eta: shownEta });
       };
-      progress.start(`epoch ${epoch + 1}/${config.epochs}`, loader.length, config.train_bs);
-      let step = 0;
+      progress.start(
+        `epoch ${epoch + 1}/${config.epochs}`,
+        loader.length,
+        config.train_bs,
+        skipSteps,
+      );
+      let step = skipSteps;
       let samples = 0;
       let lastYield = performance.now();
       for await (const batch of loader) {
-        if (step < skipSteps) {
-          step++;
-          continue;
-        }
         const [x, y] = toTensors(batch, info);
         const sync = dist?.syncGradients(params);
         sync?.watch();
@@ -384,7 +391,9 @@ async function trainOn(
         step++;
         globalStep++;
         samples += batch.size;
-        if (step % READ_EVERY === 0) {
+        // The first step's values are read at once, so the bar shows a loss and
+        // η from the start; then one read per period.
+        if (step % READ_EVERY === 0 || step === skipSteps + 1) {
           const [n, k] = [samples, step - skipSteps];
           reads.push(stats.read().then((v) => show(v, n, k)));
           // Wait for the previous period's read only: the GPU keeps one period queued.
@@ -480,7 +489,7 @@ async function trainOn(
           `test loss ${metrics.test_loss.toFixed(4)} acc ${
             (100 * metrics.test_acc).toFixed(2)
           }%  ` +
-          `${Math.round(metrics.samples_per_s)} samples/s  ${metrics.seconds.toFixed(1)} s`,
+          `${formatRate(metrics.samples_per_s)} samples/s  ${metrics.seconds.toFixed(1)} s`,
       );
       if (dist) progress.log(dist.describeTiming());
       sums = NO_SUMS;

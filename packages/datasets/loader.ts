@@ -87,6 +87,12 @@ export interface Loader extends AsyncIterable<Batch> {
   readonly length: number;
   /** The epoch used by the next iteration; set it before each epoch to reshuffle. */
   epoch: number;
+  /**
+   * The batch the next iteration starts at (default 0), to resume mid-epoch:
+   * the batches before it are neither read nor decoded. Like a restored
+   * `StatefulDataLoader`, it applies once: the iteration resets it to 0.
+   */
+  start: number;
   /** Statistics of the last finished epoch, if any. */
   readonly lastEpoch: EpochStats | undefined;
 }
@@ -127,6 +133,7 @@ export function createLoader(dataset: Dataset, options: LoaderOptions = {}): Loa
     dataset,
     length,
     epoch: options.epoch ?? 0,
+    start: 0,
     get lastEpoch() {
       return lastEpoch;
     },
@@ -135,7 +142,13 @@ export function createLoader(dataset: Dataset, options: LoaderOptions = {}): Loa
       const seed = options.seed ?? 0;
       const idx = shardIndices(dataset.length, { ...options, epoch });
       const queue: Promise<Awaited<ReturnType<Dataset["load"]>>>[] = [];
-      let next = 0;
+      let next = loader.start;
+      if (!Number.isInteger(next) || next < 0 || next > length) {
+        throw new RangeError(
+          `Cannot start the epoch at batch ${next}: use an integer from 0 to ${length}.`,
+        );
+      }
+      loader.start = 0;
       const fill = () => {
         while (queue.length < prefetch && next < length) {
           const b = idx.subarray(next * batchSize, Math.min((next + 1) * batchSize, idx.length));

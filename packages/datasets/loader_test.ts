@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "./_test_util.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./_test_util.ts";
 import { ArrayDataset, type Batch } from "./dataset.ts";
 import { datasetInfo } from "./info.ts";
 import { createLoader, shardIndices } from "./loader.ts";
@@ -83,6 +83,28 @@ Deno.test("loader: sharding covers the dataset exactly once across ranks (Distri
   assertEquals(Array.from(shardIndices(10, { rank: 1, worldSize: 4 })), [1, 5, 9]);
   assertEquals(Array.from(shardIndices(10, { rank: 3, worldSize: 4 })), [3, 7, 1]);
   assertThrows(() => shardIndices(10, { rank: 3, worldSize: 3 }), /rank 3 and worldSize 3/);
+});
+
+Deno.test("loader: start resumes mid-epoch without loading the skipped batches, once", async () => {
+  const ds = tinyCifar(50);
+  const loaded: number[] = [];
+  const load = ds.load.bind(ds);
+  ds.load = (indices, options) => {
+    loaded.push(...Array.from(indices));
+    return load(indices, options);
+  };
+  const full = await collect(createLoader(ds, { batchSize: 8, shuffle: true, seed: 3 }));
+  loaded.length = 0;
+  const l = createLoader(ds, { batchSize: 8, shuffle: true, seed: 3 });
+  l.start = 4;
+  const rest = await collect(l);
+  // The same batches 4..6 as the full epoch, and only their samples were read.
+  assertEquals(rest, full.slice(4));
+  assertEquals(loaded.length, 50 - 4 * 8);
+  // The next epoch starts from its beginning again.
+  assertEquals((await collect(l)).length, 7);
+  l.start = 8;
+  await assertRejects(() => collect(l), /from 0 to 7/);
 });
 
 Deno.test("rng: deterministic, uniform enough, permutation is a permutation", () => {

@@ -32,6 +32,11 @@ export interface StepsOptions {
   dp?: DataParallel;
   /** Behave badly on this rank after the first step (tests of failure handling). */
   fail?: { rank: number; how: "exit" | "hang" };
+  /**
+   * Called on rank 0 after every step with the weights, as the trainer
+   * checkpoints: tests check that a failed job leaves the last one intact.
+   */
+  onStep?: (step: number, weights: Float32Array[]) => Promise<void>;
 }
 
 /** Random 28×28 images with labels 0..9, the same for every seed-0 caller. */
@@ -88,6 +93,12 @@ export async function trainSteps(options: StepsOptions = {}): Promise<Float32Arr
     x.dispose();
     y.dispose();
     step++;
+    if (rank === 0 && options.onStep) {
+      await options.onStep(
+        step,
+        await Promise.all(params.map((p) => p.value.data() as Promise<Float32Array>)),
+      );
+    }
     if (options.fail && rank === options.fail.rank) {
       if (options.fail.how === "exit") Deno.exit(3);
       await new Promise(() => setTimeout(() => {}, 1e9));
@@ -98,6 +109,15 @@ export async function trainSteps(options: StepsOptions = {}): Promise<Float32Arr
   return weights;
 }
 
+/** `{ step, weights }` as JSON, written to a temporary file and renamed, like a checkpoint. */
+async function writeAtomically(path: string, step: number, weights: Float32Array[]): Promise<void> {
+  await Deno.writeTextFile(
+    `${path}.tmp`,
+    JSON.stringify({ step, weights: weights.map((w) => [...w]) }),
+  );
+  await Deno.rename(`${path}.tmp`, path);
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -105,6 +125,7 @@ if (import.meta.main) {
       steps: { type: "string", default: "3" },
       batch: { type: "string", default: "16" },
       out: { type: "string" },
+      checkpoint: { type: "string" },
       distribute: { type: "boolean", default: false },
       fail: { type: "string" },
       webgpu: { type: "boolean", default: false },
@@ -122,6 +143,9 @@ if (import.meta.main) {
     dp,
     webgpu: values.webgpu,
     fail: how ? { rank: Number(failRank), how: how as "exit" | "hang" } : undefined,
+    onStep: values.checkpoint
+      ? (step, w) => writeAtomically(values.checkpoint!, step, w)
+      : undefined,
   });
   const rank = dp?.rank ?? 0;
   if (values.out) {
