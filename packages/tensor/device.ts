@@ -6,6 +6,7 @@
  */
 import type { Backend } from "./backend/backend.ts";
 import { CpuBackend } from "./backend/cpu/cpu_backend.ts";
+import { ensureRuntimeDir } from "./backend/webgpu/runtime_dir.ts";
 import type { WebGpuBackend } from "./backend/webgpu/webgpu_backend.ts";
 
 let cpuBackend: CpuBackend | undefined;
@@ -51,6 +52,7 @@ export function getBackend(): Backend {
 /** Whether a WebGPU adapter exists here (for tests that need one). */
 export async function hasWebGPU(): Promise<boolean> {
   if (!("gpu" in navigator)) return false;
+  ensureRuntimeDir();
   try {
     return (await navigator.gpu.requestAdapter()) !== null;
   } catch {

@@ -31,6 +31,7 @@ import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts
 import type { Dispatch, GpuContext, GpuKernel, GpuKernelTable, TextureCopy } from "./context.ts";
 import { KERNEL_VARIANTS, WEBGPU_KERNELS } from "./kernels.ts";
 import { Rng } from "../../random.ts";
+import { ensureRuntimeDir } from "./runtime_dir.ts";
 
 /** A tensor's storage on the GPU: a pooled buffer of at least the bytes it needs. */
 export interface GpuStorage {
@@ -282,6 +283,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
         'Cannot use WebGPU: navigator.gpu is undefined. Run deno with --unstable-webgpu, or add "unstable": ["webgpu"] to deno.json.',
       );
     }
+    ensureRuntimeDir();
     const adapter = await gpu.requestAdapter(
       options.powerPreference ? { powerPreference: options.powerPreference } : undefined,
     );
