@@ -23,6 +23,15 @@ import { type BenchReport, finishReport, newReport, sectionRunner, toMarkdown } 
 import { benchTrainStep } from "./training.ts";
 import { plan } from "./plan.ts";
 
+// The report's types, so that a reader of the JSON (or of runBench) can name them.
+export type { BenchReport, ResnetPeerReport, RunInfo } from "./report.ts";
+export type { DataResult } from "./data.ts";
+export type { GainRow } from "./gains.ts";
+export type { KernelResult } from "./kernels.ts";
+export type { Outcome, TorchResnetResult } from "./peer_torch.ts";
+export type { PeerRow, PeersReport } from "./peers.ts";
+export type { TrainResult } from "./training.ts";
+
 /** The sections of a run, in the order they run. */
 export const SECTIONS = [
   "peers",

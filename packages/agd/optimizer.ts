@@ -103,7 +103,12 @@ export class Agd implements Optimizer {
   /** Whether a step runs as the fused ops (see {@link AgdOptions.fused}). */
   readonly fused: boolean;
 
-  /** @param options gain (default 1), fused (default true) */
+  /**
+   * Creates an AGD optimizer. It keeps no state between steps (no momentum,
+   * no learning rate to schedule), so one instance can serve any model.
+   *
+   * @param options gain (default 1), fused (default true)
+   */
   constructor(options: AgdOptions = {}) {
     this.gain = options.gain ?? 1;
     this.fused = options.fused ?? true;
@@ -247,7 +252,13 @@ export class Sgd implements Optimizer {
   readonly momentum: number;
   #bank = new StateBank();
 
-  /** @param options lr and momentum */
+  /**
+   * Creates an SGD optimizer. With momentum 0 it keeps no state; otherwise a
+   * velocity buffer per parameter is allocated on the first step.
+   *
+   * @param options lr (must be positive) and momentum (default 0)
+   * @throws {Error} when `lr` is not a positive number
+   */
   constructor(options: SgdOptions) {
     if (!(options.lr > 0)) {
       throw new Error(`Cannot use SGD with lr ${options.lr}: it must be positive`);
@@ -314,7 +325,13 @@ export class Adam implements Optimizer {
   #t = 0;
   #bank = new StateBank();
 
-  /** @param options lr, betas, eps */
+  /**
+   * Creates an Adam optimizer. Its two moment buffers per parameter (twice the
+   * weights' memory) are allocated on the first step.
+   *
+   * @param options lr (must be positive), beta1, beta2 and eps
+   * @throws {Error} when `lr` is not a positive number
+   */
   constructor(options: AdamOptions) {
     if (!(options.lr > 0)) {
       throw new Error(`Cannot use Adam with lr ${options.lr}: it must be positive`);

@@ -50,8 +50,13 @@ export interface SyncTiming {
   bytesPerStep: number;
 }
 
-/** Weights to share, with the gradient's layout on the host. */
-interface Plan {
+/**
+ * Weights to share, with the gradient's layout on the host: built once per
+ * bucket capacity by {@link DataParallel.syncGradients} and reused every step,
+ * so the host buffers are allocated once, not per step.
+ */
+export interface BucketPlan {
+  /** Elements of each parameter, in model order. */
   sizes: number[];
   /** Bucket capacity in elements. */
   capacity: number;
@@ -172,7 +177,7 @@ export class DataParallel {
   readonly #agreed = new AbortController();
   #local: AbortSignal | undefined;
   /** Bucket plans by capacity (benchmarks alternate between sizes). */
-  #plans = new Map<number, Plan>();
+  #plans = new Map<number, BucketPlan>();
   #timing: SyncTiming = { steps: 0, commSeconds: 0, waitSeconds: 0, bytesPerStep: 0 };
 
   private constructor(mpi: Mpi, localRank: number, gpu: GpuSelection, bucketMiB: number) {
@@ -316,7 +321,7 @@ export class DataParallel {
     });
   }
 
-  #makePlan(sizes: number[], capacity: number, order?: number[]): Plan {
+  #makePlan(sizes: number[], capacity: number, order?: number[]): BucketPlan {
     const buckets = planBuckets(sizes, capacity, order);
     const buffers = buckets.map((b, k) =>
       new Float32Array(b.reduce((n, i) => n + sizes[i], 0) + (k === buckets.length - 1 ? 1 : 0))
@@ -330,7 +335,7 @@ export class DataParallel {
    * arrived (DDP does the same), so the first bucket reduced is the first one
    * ready. Rank 0's order is broadcast: every rank must use the same buckets.
    */
-  async #rebuild(plan: Plan, arrival: number[]): Promise<void> {
+  async #rebuild(plan: BucketPlan, arrival: number[]): Promise<void> {
     const order = Float32Array.from(arrival);
     await this.mpi.broadcast(order, 0);
     const next = this.#makePlan(plan.sizes, plan.capacity, [...order]);
@@ -369,10 +374,21 @@ export class DataParallel {
   }
 }
 
-/** Hooks from {@link DataParallel} into one step's synchronisation. */
-interface SyncHooks {
+/**
+ * Hooks from {@link DataParallel} into one step's synchronisation: the stop
+ * vote rides in the last bucket's spare slot, so agreeing to stop costs no
+ * extra all-reduce.
+ */
+export interface SyncHooks {
+  /** This rank's stop vote: 1 when it has been asked to stop (its local signal), else 0. */
   vote(): number;
+  /** Called with the sum of every rank's votes once the last bucket is reduced; > 0 stops all. */
   onVote(votes: number): void;
+  /**
+   * Called when every bucket is reduced, with the seconds spent in
+   * MPI_Allreduce, the seconds the caller waited, and the parameter indices
+   * in the order their gradients arrived (to reorder the buckets).
+   */
   onDone(commSeconds: number, waitSeconds: number, arrival: number[]): Promise<void>;
 }
 
@@ -393,12 +409,17 @@ export class GradientSync {
   #comm = 0;
 
   /**
+   * Starts the reductions' chain: each bucket is all-reduced, one at a time
+   * in bucket order (the same on every rank, as MPI requires), as soon as
+   * backward has produced all of that bucket's gradients. Use
+   * {@link DataParallel.syncGradients} rather than calling this directly.
+   *
    * @param dp the job
    * @param params the weights
    * @param plan buckets and their host buffers
    * @param hooks stop vote and timing
    */
-  constructor(dp: DataParallel, params: readonly ParamRef[], plan: Plan, hooks: SyncHooks) {
+  constructor(dp: DataParallel, params: readonly ParamRef[], plan: BucketPlan, hooks: SyncHooks) {
     this.#params = params;
     this.#hooks = hooks;
     const { buckets, buffers } = plan;

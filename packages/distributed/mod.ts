@@ -23,9 +23,11 @@ export {
   selectGpu,
 } from "./gpu_select.ts";
 export {
+  type BucketPlan,
   DataParallel,
   type DataParallelOptions,
   GradientSync,
   planBuckets,
+  type SyncHooks,
   type SyncTiming,
 } from "./data_parallel.ts";

@@ -30,8 +30,12 @@ export class Fcn extends Module {
   readonly final: Linear;
 
   /**
+   * Builds the layers with PyTorch's default init: `initial`, `layers.0` …
+   * `layers.{depth−3}`, `final`, the reference's state-dict names.
+   *
    * @param options depth, width, input size, classes
    * @param ctx rng and backend
+   * @throws {Error} when depth is not an integer ≥ 2 or width not a positive integer
    */
   constructor(options: FcnOptions, ctx: LayerContext) {
     super();

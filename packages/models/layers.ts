@@ -42,6 +42,10 @@ export class Linear extends Module {
   readonly weight: Parameter;
 
   /**
+   * Creates the weight with PyTorch's default init, declaring fan-out/fan-in
+   * (kernel 1×1) so that AGD can scale its update without guessing from the
+   * tensor's rank.
+   *
    * @param inFeatures d_in
    * @param outFeatures d_out
    * @param ctx rng and backend
@@ -84,6 +88,9 @@ export class Conv2d extends Module {
   readonly padding: [number, number];
 
   /**
+   * Creates the weight with PyTorch's default init (fan-in = in·k·k),
+   * declaring fan-out, fan-in and the k×k kernel for AGD.
+   *
    * @param inChannels d_in
    * @param outChannels d_out
    * @param options kernel, stride, padding, and the layer context
@@ -123,6 +130,10 @@ export class BatchNorm2d extends Module implements BatchNormState {
   readonly numBatchesTracked: CounterRef;
 
   /**
+   * Creates the running statistics (mean 0, variance 1, no batches seen) on
+   * `ctx.backend`. There is no weight or bias: the paper's networks use
+   * non-affine BatchNorm, so AGD sees only conv and linear weights.
+   *
    * @param channels C
    * @param ctx backend
    */
@@ -158,7 +169,11 @@ export class ReLU extends Module {
 export class MaxPool2d extends Module {
   readonly #options: Pool2dOptions;
 
-  /** @param options kernel, stride (default kernel), padding (default 0) */
+  /**
+   * Sets the window; it has no weights, so it needs no layer context.
+   *
+   * @param options kernel, stride (default kernel), padding (default 0)
+   */
   constructor(options: { kernel: number; stride?: number; padding?: number }) {
     super();
     const s = options.stride ?? options.kernel;
@@ -176,7 +191,12 @@ export class MaxPool2d extends Module {
 export class Sequential extends Module {
   readonly #layers: Module[];
 
-  /** @param layers applied in order */
+  /**
+   * Chains `layers`, naming them "0", "1", … so that their state-dict names
+   * (`features.0.weight`) match PyTorch's.
+   *
+   * @param layers applied in order
+   */
   constructor(layers: Module[]) {
     super();
     this.#layers = layers.map((m, i) => this.child(String(i), m));

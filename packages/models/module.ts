@@ -21,6 +21,10 @@ export class Parameter implements ParamRef {
   readonly layer: LayerShape;
 
   /**
+   * Wraps a weight. Its name starts as `weight` and becomes the full
+   * state-dict name (`layer1.0.conv1.weight`) when the model lists its
+   * parameters.
+   *
    * @param value the initial value (ownership moves here)
    * @param layer the owning layer's shape
    */

@@ -18,13 +18,18 @@ function conv(
   return new Conv2d(cin, cout, { kernel, stride, padding: (kernel - 1) >> 1, ...ctx });
 }
 
-/** A residual block mapping `inPlanes` to `planes·expansion` channels. */
-interface Block extends Module {
+/**
+ * A residual block mapping `inPlanes` to `planes·expansion` channels. Stages
+ * chain blocks by reading `outPlanes`, so one stage builder serves the basic
+ * block (expansion 1) and the bottlenecks (expansion 4).
+ */
+export interface ResidualBlock extends Module {
+  /** Channels of the block's output: the next block's `inPlanes`. */
   readonly outPlanes: number;
 }
 
 /** Pre-activation basic block: bn1 → relu → conv1 → bn2 → relu → conv2, plus shortcut. */
-export class PreActBlock extends Module implements Block {
+export class PreActBlock extends Module implements ResidualBlock {
   /** Output channels. */
   readonly outPlanes: number;
   readonly #bn1: BatchNorm2d;
@@ -34,6 +39,9 @@ export class PreActBlock extends Module implements Block {
   readonly #shortcut?: Sequential;
 
   /**
+   * Creates the block's weights (children `bn1`, `conv1`, `bn2`, `conv2`, and
+   * `shortcut.0` — a 1×1 conv — only when the stride or width changes).
+   *
    * @param inPlanes input channels
    * @param planes output channels
    * @param stride stride of conv1 and the shortcut
@@ -64,7 +72,7 @@ export class PreActBlock extends Module implements Block {
 }
 
 /** Pre-activation bottleneck (expansion 4): 1×1 → 3×3 (stride) → 1×1, each after bn → relu. */
-export class PreActBottleneck extends Module implements Block {
+export class PreActBottleneck extends Module implements ResidualBlock {
   /** Output channels (planes·4). */
   readonly outPlanes: number;
   readonly #bns: BatchNorm2d[];
@@ -72,6 +80,9 @@ export class PreActBottleneck extends Module implements Block {
   readonly #shortcut?: Sequential;
 
   /**
+   * Creates the block's weights (children `bn1`–`bn3`, `conv1`–`conv3`, and
+   * `shortcut.0` — a 1×1 conv — only when the stride or width changes).
+   *
    * @param inPlanes input channels
    * @param planes bottleneck width (output is 4×)
    * @param stride stride of the 3×3 conv and the shortcut
@@ -108,7 +119,7 @@ export class PreActBottleneck extends Module implements Block {
 }
 
 /** torchvision v1.5 bottleneck: stride on the 3×3 conv, post-activation, optional downsample. */
-export class Bottleneck extends Module implements Block {
+export class Bottleneck extends Module implements ResidualBlock {
   /** Output channels (planes·4). */
   readonly outPlanes: number;
   readonly #convs: Conv2d[];
@@ -116,6 +127,10 @@ export class Bottleneck extends Module implements Block {
   readonly #downsample?: Sequential;
 
   /**
+   * Creates the block's weights (children `conv1`–`conv3`, `bn1`–`bn3`, and
+   * `downsample` — 1×1 conv then BatchNorm — only when the stride or width
+   * changes), named as in torchvision so its checkpoints load.
+   *
    * @param inPlanes input channels
    * @param planes bottleneck width (output is 4×)
    * @param stride stride of the 3×3 conv and the downsample
@@ -158,7 +173,7 @@ type BlockClass = new (
   planes: number,
   stride: number,
   ctx: LayerContext,
-) => Block;
+) => ResidualBlock;
 
 function stage(
   block: BlockClass,
@@ -168,7 +183,7 @@ function stage(
   stride: number,
   ctx: LayerContext,
 ): Sequential {
-  const blocks: Block[] = [];
+  const blocks: ResidualBlock[] = [];
   for (let i = 0; i < count; i++) {
     const b = new block(inPlanes, planes, i === 0 ? stride : 1, ctx);
     blocks.push(b);
@@ -178,7 +193,7 @@ function stage(
 }
 
 function outPlanesOf(stage: Sequential): number {
-  return (stage.layers.at(-1) as Block).outPlanes;
+  return (stage.layers.at(-1) as ResidualBlock).outPlanes;
 }
 
 /** Pre-activation ResNet for 3×32×32 images (kuangliu/pytorch-cifar layout). */
@@ -188,6 +203,9 @@ export class PreActResNet extends Module {
   readonly #linear: Linear;
 
   /**
+   * Builds the network: `conv1`, four stages `layer1`–`layer4` of widths
+   * 64–512 (stride 2 from the second), and `linear`.
+   *
    * @param kind resnet18 (basic blocks [2,2,2,2]) or resnet50 (bottlenecks [3,4,6,3])
    * @param classes number of classes
    * @param ctx rng and backend
@@ -228,6 +246,9 @@ export class ResNet50 extends Module {
   readonly #fc: Linear;
 
   /**
+   * Builds the network with torchvision's names (`conv1`, `bn1`,
+   * `layer1`–`layer4`, `fc`), so a torchvision `state_dict` maps one to one.
+   *
    * @param classes number of classes (1000)
    * @param ctx rng and backend
    */

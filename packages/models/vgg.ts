@@ -58,6 +58,10 @@ export class Vgg extends Module {
   readonly classifier: Linear;
 
   /**
+   * Builds `features` from {@link VGG_CONFIGS}[name] (each conv followed by a
+   * non-affine BatchNorm and relu) and the `classifier`; five 2×2 pools bring
+   * 32×32 down to 1×1, hence the classifier's 512 inputs.
+   *
    * @param name vgg11 | vgg13 | vgg16 | vgg19
    * @param classes number of classes
    * @param ctx rng and backend

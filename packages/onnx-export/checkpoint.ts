@@ -45,9 +45,23 @@ interface Header {
   shapes: Map<string, number[]>;
 }
 
+/**
+ * Deno's file-system API, or a one-sentence error where there is none: a web
+ * page can import this package, but exports a model with `exportOnnx`.
+ */
+function denoFs(action: string): typeof Deno {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (!deno) {
+    throw new Error(
+      `Cannot ${action}: file access needs Deno, which this runtime lacks; in a browser, load the weights into a model and call exportOnnx.`,
+    );
+  }
+  return deno;
+}
+
 /** Reads only the safetensors JSON header (8-byte little-endian length, then JSON). */
-async function readHeader(path: string): Promise<Header> {
-  const file = await Deno.open(path, { read: true });
+async function readHeader(deno: typeof Deno, path: string): Promise<Header> {
+  const file = await deno.open(path, { read: true });
   try {
     const read = async (n: number): Promise<Uint8Array> => {
       const buf = new Uint8Array(n);
@@ -109,9 +123,10 @@ export async function exportCheckpoint(
   const fail = (what: string): never => {
     throw new Error(`Cannot export checkpoint ${checkpointPath} to ONNX: ${what}`);
   };
+  const deno = denoFs(`export checkpoint ${checkpointPath} to ${outPath}`);
   let header: Header;
   try {
-    header = await readHeader(checkpointPath);
+    header = await readHeader(deno, checkpointPath);
   } catch (e) {
     return fail((e as Error).message);
   }
@@ -147,7 +162,7 @@ export async function exportCheckpoint(
       foldBatchNorm: options.foldBatchNorm,
       metadata: extra,
     });
-    await Deno.writeFile(outPath, bytes);
+    await deno.writeFile(outPath, bytes);
     return { arch, dataset, classes, inputShape: [...inputShape], bytes: bytes.length };
   } finally {
     model.dispose();

@@ -34,6 +34,8 @@ export {
   encodeModelProto,
   inspectOnnx,
   ONNX_IR_VERSION,
+  type OnnxMessageType,
+  type OnnxSchema,
   onnxSchema,
   type OnnxSummary,
 } from "./schema.ts";

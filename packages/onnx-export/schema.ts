@@ -12,10 +12,51 @@ export const ONNX_IR_VERSION = 8;
 let schema: Promise<protobuf.Root> | undefined;
 
 /**
+ * The parsed ONNX schema that {@link onnxSchema} returns: a protobufjs `Root`,
+ * typed by the part of it this package promises, so that its public API does
+ * not change with protobufjs's releases.
+ */
+export interface OnnxSchema {
+  /**
+   * The message type at a dotted path such as `onnx.ModelProto`.
+   *
+   * @throws {Error} when the schema has no such message
+   */
+  lookupType(path: string): OnnxMessageType;
+}
+
+/** One message type of the ONNX schema (a protobufjs `Type`), from {@link OnnxSchema.lookupType}. */
+export interface OnnxMessageType {
+  /** Field descriptors by their snake_case name: `id` is the field number, `type` its proto type. */
+  readonly fields: { readonly [name: string]: { readonly id: number; readonly type: string } };
+  /** Builds a message from a plain object (enums by name, int64 as numbers). */
+  fromObject(object: Record<string, unknown>): object;
+  /** Why `message` (a message or a plain object) does not fit this type, or null when it does. */
+  verify(message: object): string | null;
+  /** Serializes a message; `finish()` returns the bytes. */
+  encode(message: object): { finish(): Uint8Array };
+  /** Parses the serialized bytes of one message. */
+  decode(bytes: Uint8Array): object;
+  /**
+   * Converts a message to a plain object; pass `{ longs: Number, enums: String }`
+   * for int64 as numbers and enums by name.
+   */
+  toObject(
+    message: object,
+    options?: {
+      longs?: NumberConstructor | StringConstructor;
+      enums?: StringConstructor;
+      defaults?: boolean;
+      arrays?: boolean;
+    },
+  ): Record<string, unknown>;
+}
+
+/**
  * Loads and parses the committed `onnx.proto` (once per process) with
  * protobufjs, keeping the schema's snake_case field names.
  *
- * @returns the protobufjs root holding the `onnx.*` messages
+ * @returns the schema holding the `onnx.*` messages
  * @example
  * ```ts
  * import { onnxSchema } from "./schema.ts";
@@ -23,11 +64,17 @@ let schema: Promise<protobuf.Root> | undefined;
  * console.log(root.lookupType("onnx.ModelProto").fields.ir_version.id); // 1
  * ```
  */
-export function onnxSchema(): Promise<protobuf.Root> {
+export function onnxSchema(): Promise<OnnxSchema> {
+  return loadRoot();
+}
+
+function loadRoot(): Promise<protobuf.Root> {
   schema ??= (async () => {
     const url = new URL("./onnx.proto", import.meta.url);
-    const text = url.protocol === "file:"
-      ? await Deno.readTextFile(url)
+    // Deno reads a local copy from disk; a page (or a JSR import) fetches it.
+    const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+    const text = url.protocol === "file:" && deno
+      ? await deno.readTextFile(url)
       : await (await fetch(url)).text();
     return protobuf.parse(text, { keepCase: true }).root;
   })().catch((e: unknown) => {
@@ -47,7 +94,7 @@ export function onnxSchema(): Promise<protobuf.Root> {
  * @returns the serialized model
  */
 export async function encodeModelProto(model: Record<string, unknown>): Promise<Uint8Array> {
-  const ModelProto = (await onnxSchema()).lookupType("onnx.ModelProto");
+  const ModelProto = (await loadRoot()).lookupType("onnx.ModelProto");
   const message = ModelProto.fromObject(model);
   const problem = ModelProto.verify(message);
   if (problem) throw new Error(`Cannot encode the ONNX model: ${problem}`);
@@ -62,7 +109,7 @@ export async function encodeModelProto(model: Record<string, unknown>): Promise<
  * @returns the ModelProto as a plain object with snake_case fields
  */
 export async function decodeModelProto(bytes: Uint8Array): Promise<Record<string, unknown>> {
-  const ModelProto = (await onnxSchema()).lookupType("onnx.ModelProto");
+  const ModelProto = (await loadRoot()).lookupType("onnx.ModelProto");
   return ModelProto.toObject(ModelProto.decode(bytes), {
     longs: Number,
     enums: String,

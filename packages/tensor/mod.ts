@@ -12,12 +12,27 @@
  *
  * @module
  */
-export { type GradNode, isGradEnabled, keep, noGrad, Tensor, tidy } from "./tensor.ts";
+export { type GradNode, isGradEnabled, keep, type Kept, noGrad, Tensor, tidy } from "./tensor.ts";
 export * from "./shape.ts";
 export * from "./op_name.ts";
 export type { Backend, KernelInput, MemoryInfo, TypedArray } from "./backend/backend.ts";
 export { CpuBackend } from "./backend/cpu/cpu_backend.ts";
-export { WebGpuBackend, type WebGpuOptions } from "./backend/webgpu/webgpu_backend.ts";
+export {
+  type GpuCounters,
+  type GpuMemoryInfo,
+  type GpuStorage,
+  WebGpuBackend,
+  type WebGpuOptions,
+} from "./backend/webgpu/webgpu_backend.ts";
+export type {
+  Dispatch,
+  GpuContext,
+  GpuInput,
+  GpuKernel,
+  GpuKernelTable,
+  GpuOutput,
+  TextureCopy,
+} from "./backend/webgpu/context.ts";
 export { cpu, getBackend, hasWebGPU, setBackend, useWebGPU, webgpu } from "./device.ts";
 export { backward } from "./autograd/backward.ts";
 export { unbroadcast, VJP_RULES, type VjpContext, type VjpRule } from "./autograd/vjp.ts";

@@ -34,10 +34,15 @@ export interface PoolAttrs {
 
 /** Attributes of each primitive op, by name. */
 export interface OpAttrs {
+  /** −x. */
   neg: Record<never, never>;
+  /** eˣ. */
   exp: Record<never, never>;
+  /** Natural logarithm (−Inf at 0, NaN below). */
   log: Record<never, never>;
+  /** √x (NaN below 0). */
   sqrt: Record<never, never>;
+  /** max(x, 0). */
   relu: Record<never, never>;
   /** 1 where x > 0, else 0: relu's derivative. */
   step: Record<never, never>;
@@ -53,9 +58,13 @@ export interface OpAttrs {
   nan_to_num: Record<never, never>;
   /** x · mul + add with constant scalars. */
   affine: { mul: number; add: number };
+  /** a + b, broadcast. */
   add: Record<never, never>;
+  /** a − b, broadcast. */
   sub: Record<never, never>;
+  /** a · b elementwise, broadcast. */
   mul: Record<never, never>;
+  /** a / b elementwise, broadcast (IEEE: ±Inf or NaN where b is 0). */
   div: Record<never, never>;
   /** 1 where a == b, else 0. */
   eq: Record<never, never>;
@@ -78,11 +87,13 @@ export interface OpAttrs {
   mse_loss_grad: { value: number };
   /** a·b for 2-D a, b, either transposed in place (no copies). */
   matmul: { transA: boolean; transB: boolean };
+  /** 2-D cross-correlation of x [N, C, H, W] with w [O, C, kH, kW], as torch's conv2d. */
   conv2d: ConvAttrs;
   /** ∂L/∂x of conv2d from (dy, w); `inputHW` is x's spatial size. */
   conv2d_grad_input: ConvAttrs & { inputHW: [number, number] };
   /** ∂L/∂w of conv2d from (x, dy); `kernel` is w's spatial size. */
   conv2d_grad_weight: ConvAttrs & { kernel: [number, number] };
+  /** Max over each window of x [N, C, H, W] (padding counts as −Inf). */
   max_pool2d: PoolAttrs;
   /** ∂L/∂x of max_pool2d from (x, dy): the first max of each window gets dy. */
   max_pool2d_grad: PoolAttrs;

@@ -10,7 +10,12 @@ export class Rng {
   #state: number;
   #spare: number | null = null;
 
-  /** @param seed any integer; equal seeds give equal streams */
+  /**
+   * Starts a stream at `seed`. The seed is mixed with a constant first, so
+   * small seeds (0, 1, 2…) still give uncorrelated streams.
+   *
+   * @param seed any integer; equal seeds give equal streams
+   */
   constructor(seed: number) {
     this.#state = (seed | 0) ^ 0x9e3779b9;
   }

@@ -24,8 +24,6 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
-
 /**
  * Element types of the safetensors format that this module reads and writes.
  *
@@ -122,7 +120,12 @@ export interface ToInt32Options {
  * ```
  */
 export class SafetensorsError extends Error {
-  /** @param message the full one-sentence message */
+  /**
+   * Creates the error; the name is set to `SafetensorsError` so that logs say
+   * which format failed to decode.
+   *
+   * @param message the full one-sentence message
+   */
   constructor(message: string) {
     super(message);
     this.name = "SafetensorsError";
@@ -504,8 +507,32 @@ export function encodeSafetensors(
 // ---------------------------------------------------------------------------
 // Files
 
+// Only the two functions below touch files. They reach Deno through
+// `globalThis`, and convert file: URLs without node:url, so that a web page
+// can import this module (and decode fetched bytes) without either.
+
+/** Deno's file-system API, or a one-sentence error naming `action` where there is none (a web page). */
+function denoFs(action: string): typeof Deno {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (!deno) {
+    throw new Error(
+      `Cannot ${action}: file access needs Deno, which this runtime lacks; in a browser, fetch the bytes and use decodeSafetensors (or encodeSafetensors to produce them).`,
+    );
+  }
+  return deno;
+}
+
+/** The path of a file: URL (what node:url's fileURLToPath gives, for POSIX and Windows paths). */
 function toPath(path: string | URL): string {
-  return path instanceof URL ? fileURLToPath(path) : path;
+  if (!(path instanceof URL)) return path;
+  if (path.protocol !== "file:") {
+    throw new TypeError(
+      `Cannot use ${path.href} as a safetensors file: only file: URLs name files; pass a path or a file: URL.`,
+    );
+  }
+  const pathname = decodeURIComponent(path.pathname);
+  if (/^\/[A-Za-z]:\//.test(pathname)) return pathname.slice(1); // file:///C:/x → C:/x
+  return path.hostname && path.hostname !== "localhost" ? `//${path.hostname}${pathname}` : pathname;
 }
 
 /**
@@ -526,7 +553,8 @@ function toPath(path: string | URL): string {
  */
 export async function readSafetensors(path: string | URL): Promise<SafetensorsFile> {
   const file = toPath(path);
-  return decodeSafetensors(await Deno.readFile(file), { source: file });
+  const deno = denoFs(`read ${file}`);
+  return decodeSafetensors(await deno.readFile(file), { source: file });
 }
 
 /**
@@ -556,14 +584,15 @@ export async function writeSafetensors(
   options: EncodeSafetensorsOptions = {},
 ): Promise<void> {
   const target = toPath(path);
+  const deno = denoFs(`write ${target}`);
   const p = plan(tensors, options.metadata, target);
   const random = Array.from(
     crypto.getRandomValues(new Uint8Array(4)),
     (b) => b.toString(16).padStart(2, "0"),
   )
     .join("");
-  const temp = `${target}.tmp-${Deno.pid}-${random}`;
-  const file = await Deno.open(temp, { write: true, createNew: true });
+  const temp = `${target}.tmp-${deno.pid}-${random}`;
+  const file = await deno.open(temp, { write: true, createNew: true });
   let closed = false;
   try {
     await writeAll(file, p.header);
@@ -571,17 +600,17 @@ export async function writeSafetensors(
     await file.sync();
     file.close();
     closed = true;
-    await Deno.rename(temp, target);
+    await deno.rename(temp, target);
   } catch (e) {
     if (!closed) {
       try {
         file.close();
       } catch { /* already closed */ }
     }
-    await Deno.remove(temp).catch(() => {});
+    await deno.remove(temp).catch(() => {});
     throw e;
   }
-  await syncDirectory(target);
+  await syncDirectory(deno, target);
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
@@ -590,12 +619,12 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 }
 
 /** Best effort: fsync the directory so the rename itself survives a crash (not possible on Windows). */
-async function syncDirectory(path: string): Promise<void> {
-  if (Deno.build.os === "windows") return;
+async function syncDirectory(deno: typeof Deno, path: string): Promise<void> {
+  if (deno.build.os === "windows") return;
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
   try {
-    const handle = await Deno.open(dir, { read: true });
+    const handle = await deno.open(dir, { read: true });
     try {
       await handle.sync();
     } finally {

@@ -90,7 +90,12 @@ export interface OutSpec {
   dtype: DType;
 }
 
-type ShapeRule<P extends OpName> = (
+/**
+ * The shape rule of op `P`: the output shape and dtype from the input shapes,
+ * dtypes and attributes; throws when the inputs do not fit the op. Every
+ * backend allocates outputs from these, so kernels never compute shapes.
+ */
+export type ShapeRule<P extends OpName> = (
   shapes: Shape[],
   dtypes: DType[],
   attrs: OpAttrs[P],

@@ -151,7 +151,12 @@ function resolveShape(shape: readonly number[], size: number, from: Shape): numb
   return out;
 }
 
-type Kept =
+/**
+ * What a {@link tidy} callback may return: tensors, arrays and plain objects
+ * of them (walked to find the survivors), or plain values. A promise is not
+ * allowed: the scope would close before it settles.
+ */
+export type Kept =
   | Tensor
   | readonly Kept[]
   | { readonly [k: string]: Kept }
