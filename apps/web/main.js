@@ -12,9 +12,18 @@ const ort = await import(ORT_URL);
 
 /* global protobuf */
 
-ort.env.wasm.wasmPaths = "/vendor/ort/";
-// Without cross-origin isolation there is no SharedArrayBuffer: one thread.
-ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? 0 : 1;
+// An absolute URL: ort checks the .mjs is same-origin before it starts its
+// pthread workers from it (a relative prefix fails that check, and ort would
+// copy the module into a blob: URL instead).
+ort.env.wasm.wasmPaths = new URL("/vendor/ort/", location.href).href;
+// Threads need SharedArrayBuffer, which only a cross-origin isolated page has
+// (serve.ts sends COOP/COEP); without it, one thread. ort's own default,
+// min(4, ceil(cores / 2)), is one thread on a 2-core machine: take the cores,
+// at least 2 and at most MAX_WASM_THREADS.
+const MAX_WASM_THREADS = 4;
+ort.env.wasm.numThreads = globalThis.crossOriginIsolated
+  ? Math.min(MAX_WASM_THREADS, Math.max(2, navigator.hardwareConcurrency || 2))
+  : 1;
 
 const $ = (id) => document.getElementById(id);
 const drawCanvas = $("draw");
@@ -26,6 +35,13 @@ const demo = {
   info: null,
   /** Execution provider the session runs on ("webgpu" or "wasm"). */
   provider: "",
+  /** Whether the page is cross-origin isolated (SharedArrayBuffer, wasm threads). */
+  crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  /**
+   * Threads of ort's wasm backend once a session exists (ort lowers
+   * env.wasm.numThreads to 1 when threads are unavailable); 0 before.
+   */
+  wasmThreads: 0,
   /** Preprocessed input of the last prediction (NCHW float32). */
   lastInput: null,
   /** Logits of the last prediction. */
@@ -141,6 +157,8 @@ async function loadModelBytes(bytes, name = "model") {
   session = next;
   demo.info = info;
   demo.provider = provider;
+  demo.wasmThreads = ort.env.wasm.numThreads;
+  showRuntime();
   const [c, h, w] = info.inputShape;
   $("model-info").textContent =
     `${name}: ${info.arch}${info.dataset ? ` (${info.dataset})` : ""}, input ` +
@@ -148,6 +166,17 @@ async function loadModelBytes(bytes, name = "model") {
   $("predict").disabled = false;
   setState("ready", "Model ready: draw or drop an image.");
   if (imageSource || hasInk()) await predict();
+}
+
+/** Shows the execution provider and the wasm backend's threads. */
+function showRuntime() {
+  const threads = `${demo.wasmThreads} wasm thread${demo.wasmThreads === 1 ? "" : "s"}`;
+  const why = demo.crossOriginIsolated
+    ? "cross-origin isolated"
+    : "not cross-origin isolated: no SharedArrayBuffer";
+  $("runtime").textContent = demo.provider === "wasm"
+    ? `Backend: wasm, ${threads} (${why}).`
+    : `Backend: ${demo.provider}; operators it lacks run on ${threads} (${why}).`;
 }
 
 async function loadModelUrl(url) {

@@ -8,6 +8,9 @@
  * # then open http://127.0.0.1:8000/?model=/models/model.onnx
  * ```
  *
+ * Every response carries {@link ISOLATION_HEADERS}, so the page is cross-origin
+ * isolated and onnxruntime-web's wasm backend can run on several threads.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
@@ -23,7 +26,7 @@ export interface ServerOptions {
   port?: number;
   /** Address to listen on (default 127.0.0.1). */
   hostname?: string;
-  /** Folder whose .onnx files are served under /models/ (default: none). */
+  /** Folder whose .onnx files are served under /models/, listed in /models/index.json (default: none). */
   models?: string;
   /** Log requests to the console (default false). */
   log?: boolean;
@@ -36,6 +39,21 @@ export interface WebServer {
   /** Stops the server. */
   close(): Promise<void>;
 }
+
+/**
+ * Headers sent with every response. COOP `same-origin` and COEP `require-corp`
+ * make the page cross-origin isolated (`crossOriginIsolated`), the condition
+ * for SharedArrayBuffer and so for onnxruntime-web's threaded wasm (its
+ * pthreads are workers sharing one wasm memory). Under `require-corp` a
+ * subresource or worker script loads only if it is same-origin or opts in;
+ * CORP `same-origin` says so explicitly, and every asset is served from here
+ * (no CDN).
+ */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+  "cross-origin-resource-policy": "same-origin",
+};
 
 const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -105,7 +123,8 @@ export async function startServer(options: ServerOptions = {}): Promise<WebServe
   ): Promise<{ file: URL | string } | { json: string } | undefined> => {
     if (routes[path]) return { file: routes[path] };
     const [, dir, name] = path.match(/^\/(vendor\/ort|models)\/([^/]+)$/) ?? [];
-    if (dir === "models" && models && name === "index.json") {
+    if (dir === "models" && name === "index.json") {
+      if (!models) return { json: "[]" }; // no folder: no models, rather than a failed load
       const names: string[] = [];
       for await (const e of Deno.readDir(models)) {
         if (e.isFile && e.name.endsWith(".onnx")) names.push(e.name);
@@ -120,12 +139,13 @@ export async function startServer(options: ServerOptions = {}): Promise<WebServe
     return undefined;
   };
 
-  const server = Deno.serve({
-    port: options.port ?? 0,
-    hostname: options.hostname ?? "127.0.0.1",
-    onListen: () => {},
-  }, async (req) => {
-    const path = decodeURIComponent(new URL(req.url).pathname);
+  const handle = async (req: Request): Promise<Response> => {
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url).pathname);
+    } catch {
+      return new Response("bad request: malformed percent-encoding in the path", { status: 400 });
+    }
     if (options.log) console.log(req.method, path);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("method not allowed", { status: 405 });
@@ -148,7 +168,21 @@ export async function startServer(options: ServerOptions = {}): Promise<WebServe
     } catch {
       return new Response("not found", { status: 404 });
     }
-  });
+  };
+  const isolated = (response: Response): Response => {
+    for (const [k, v] of Object.entries(ISOLATION_HEADERS)) response.headers.set(k, v);
+    return response;
+  };
+
+  const server = Deno.serve({
+    port: options.port ?? 0,
+    hostname: options.hostname ?? "127.0.0.1",
+    onListen: () => {},
+    onError: (e) => {
+      console.error(e);
+      return isolated(new Response("internal server error", { status: 500 }));
+    },
+  }, async (req) => isolated(await handle(req)));
   const addr = server.addr as Deno.NetAddr;
   return {
     url: `http://${addr.hostname}:${addr.port}/`,
