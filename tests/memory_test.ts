@@ -1,17 +1,16 @@
 // A training loop allocates nothing new after its first steps, and memory in
 // use stays flat: 100 AGD steps of a small conv net and of an fcn.
 import { equal } from "node:assert/strict";
-import { Agd, agdInit } from "@agd/agd";
+import { Agd, agdInit, trainStep } from "@agd/agd";
 import { createModel } from "@agd/models";
 import {
   type Backend,
-  backward,
   cpu,
   crossEntropyLoss,
   hasWebGPU,
   Rng,
+  type Tensor,
   tensor,
-  tidy,
   webgpu,
 } from "@agd/tensor";
 
@@ -20,6 +19,14 @@ async function memoryOverSteps(backend: Backend, arch: string, dataset: string, 
   const params = model.parameters();
   agdInit(params, { seed: 0 });
   const agd = new Agd();
+  const setup = {
+    forward: (x: Tensor) => model.forward(x),
+    loss: crossEntropyLoss,
+    params,
+    optimizer: agd,
+    stats: false,
+  } as const;
+  let state = agd.init(params);
   const rng = new Rng(0);
   const shape = dataset === "mnist" ? [16, 1, 28, 28] : [4, 3, 32, 32];
   const n = shape.reduce((a, b) => a * b);
@@ -27,8 +34,9 @@ async function memoryOverSteps(backend: Backend, arch: string, dataset: string, 
   for (let i = 0; i < steps; i++) {
     const x = tensor(rng.normals(n), { shape, backend });
     const y = tensor(Int32Array.from({ length: shape[0] }, (_, k) => (k + i) % 10), { backend });
-    tidy(() => backward(crossEntropyLoss(model.forward(x), y)));
-    const eta = agd.step(params);
+    const step = await trainStep(setup, { x, y, state });
+    state = step.state;
+    const eta = step.eta;
     await eta.item(); // a sync per step here only so the pool sees every release in order
     [x, y, eta].forEach((t) => t.dispose());
     const { bytesInUse, allocations } = backend.memory();

@@ -1,12 +1,13 @@
 /**
  * Samples/s of a full AGD training step (forward, backward, AGD update) on the
  * WebGPU backend, the JS thread's encode time per step beside the wall time,
- * and the GPU memory the step needs. The step is the one apps/cli/train.ts
- * runs, fed from host arrays uploaded every step as the loader's batches are.
+ * and the GPU memory the step needs. The step is `trainStep` of @agd/agd, the
+ * one apps/cli/train.ts runs (without the per-step statistics), fed from host
+ * arrays uploaded every step as the loader's batches are.
  *
  * @module
  */
-import { Agd, agdInit } from "@agd/agd";
+import { Agd, agdInit, disposeState, trainStep } from "@agd/agd";
 import { createModel, DATASET_SHAPES } from "@agd/models";
 import {
   affine,
@@ -205,33 +206,44 @@ export async function benchTrainStep(
   if (c.agdInit ?? true) agdInit(params, { seed: 0 });
   const weightBytes = params.reduce((n, p) => n + p.value.size * 4, 0);
   const optimizer = new Agd({ fused });
-  const lossFn = (c.loss ?? "mse") === "mse" ? mseLoss : crossEntropyLoss;
+  // The trainer's step without its statistics (the loss × batch size and the
+  // correct count), as the peers run it.
+  const step = {
+    forward: (x: Tensor) => model.forward(x),
+    loss: (c.loss ?? "mse") === "mse" ? mseLoss : crossEntropyLoss,
+    params,
+    optimizer,
+    stats: false,
+  } as const;
+  let state = optimizer.init(params);
   const batches = syntheticBatches(c.dataset, c.batch);
   let next = 0;
   let eta: Tensor | undefined;
   let firstEta: Promise<number> | undefined;
   const phases = { uploadMs: 0, gradMs: 0, agdMs: 0 };
-  const issue = (): Promise<void> | undefined => {
+  const issue = async (): Promise<void> => {
     const t0 = performance.now();
     const b = batches[next++ % batches.length];
     const x = tensor(b.x, { shape: b.shape, backend });
     const y = tensor(b.y, { backend });
     const t1 = performance.now();
-    tidy(() => {
-      backward(lossFn(model.forward(x), y));
-    });
-    x.dispose();
-    y.dispose();
-    const t2 = performance.now();
+    let t2 = t1;
+    // The hook between backward and the update marks where recording the
+    // gradients ended; the batch is freed there, as before the AGD update.
+    const backwardDone = () => {
+      x.dispose();
+      y.dispose();
+      t2 = performance.now();
+    };
     const previous = eta;
-    eta = optimizer.step(params);
+    ({ eta, state } = await trainStep(step, { x, y, state, sync: { done: backwardDone } }));
     // Reading η of the first step queues one copy; the loop itself never waits.
     if (!firstEta) firstEta = eta.item();
     previous?.dispose();
     phases.uploadMs += t1 - t0;
     phases.gradMs += t2 - t1;
     phases.agdMs += performance.now() - t2;
-    return setup.readEveryStep ? eta.item().then(() => {}) : undefined;
+    if (setup.readEveryStep) await eta.item();
   };
   // Every wait closes a segment of steps; timeRepeated's last wait follows
   // exactly the timed steps, so the last segment is theirs.
@@ -260,7 +272,7 @@ export async function benchTrainStep(
     eta = undefined;
     const b = batches[0];
     const [x, y] = [tensor(b.x, { shape: b.shape, backend }), tensor(b.y, { backend })];
-    tidy(() => backward(lossFn(model.forward(x), y)));
+    tidy(() => backward(step.loss(model.forward(x), y)));
     x.dispose();
     y.dispose();
     const agdStepMs = await timeAgdStep(params, { warmup: 1, seconds: 0.5, minCount: 2 }, fused);
@@ -287,6 +299,7 @@ export async function benchTrainStep(
     };
   } finally {
     eta?.dispose();
+    disposeState(state);
     model.dispose();
   }
 }

@@ -3,6 +3,8 @@
  * correct predictions and η's sum, minimum and maximum. A step adds to them
  * with a few tiny dispatches and no host synchronisation; {@link StepStats.read}
  * packs them into one vector and reads it back with a single transfer.
+ * {@link EpochSums} are the same figures on the host, added up over the parts
+ * of an epoch interrupted and resumed.
  *
  * @module
  */
@@ -74,4 +76,52 @@ export class StepStats {
     this.#basis?.forEach((t) => t.dispose());
     this.#values = this.#basis = undefined;
   }
+}
+
+/**
+ * An epoch's statistics so far, with its samples, steps and seconds: what an
+ * interrupted epoch's checkpoint keeps so that the resumed epoch ends with
+ * the same figures as an uninterrupted one.
+ */
+export interface EpochSums extends StatValues {
+  /** Samples trained on. */
+  samples: number;
+  /** Steps taken. */
+  steps: number;
+  /** Seconds spent. */
+  seconds: number;
+}
+
+/** The sums of an epoch before its first step. */
+export const NO_SUMS: EpochSums = {
+  loss: 0,
+  correct: 0,
+  etaSum: 0,
+  etaMin: Infinity,
+  etaMax: -Infinity,
+  samples: 0,
+  steps: 0,
+  seconds: 0,
+};
+
+/**
+ * Adds statistics read from the GPU (and their samples and steps) to the sums
+ * of the epoch's earlier part; `seconds` stays that of `before`.
+ */
+export function combine(
+  before: EpochSums,
+  now: StatValues,
+  samples: number,
+  steps: number,
+): EpochSums {
+  return {
+    loss: before.loss + now.loss,
+    correct: before.correct + now.correct,
+    etaSum: before.etaSum + now.etaSum,
+    etaMin: Math.min(before.etaMin, now.etaMin),
+    etaMax: Math.max(before.etaMax, now.etaMax),
+    samples: before.samples + samples,
+    steps: before.steps + steps,
+    seconds: before.seconds,
+  };
 }

@@ -1,11 +1,14 @@
 /**
- * Static file server of the ONNX demo page (apps/web): the page itself, a
- * local copy of onnxruntime-web and protobufjs (from Deno's npm cache: the
- * network may be closed), the ONNX schema, and the .onnx models of a folder.
+ * Static file server of the ONNX demo page and the training page (apps/web):
+ * the pages, a local copy of onnxruntime-web and protobufjs (from Deno's npm
+ * cache: the network may be closed), the ONNX schema, the .onnx models of a
+ * folder, the training page's script bundled from the current sources
+ * (bundle.ts) and the MNIST-format IDX files of a data folder (default
+ * Debian's Fashion-MNIST, {@link DEFAULT_DATA_DIR}).
  *
  * ```sh
  * deno run -A apps/web/serve.ts --models runs/ --port 8000
- * # then open http://127.0.0.1:8000/?model=/models/model.onnx
+ * # then open http://127.0.0.1:8000/?model=/models/model.onnx, or /train to train in the tab
  * ```
  *
  * Every response carries {@link ISOLATION_HEADERS}, so the page is cross-origin
@@ -14,11 +17,21 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { PageBundle } from "./bundle.ts";
 
 /** onnxruntime-web version served to the page (the one the exporter is tested with). */
 export const ORT_VERSION = "1.30.0";
 /** protobufjs version served to the page. */
 export const PROTOBUFJS_VERSION = "8.8.1";
+
+/** The data folder served by default: Debian's `dataset-fashion-mnist`. */
+export const DEFAULT_DATA_DIR = "/usr/share/datasets/fashion-mnist";
+
+/**
+ * The files served under /data/: the four IDX files of a MNIST-format
+ * dataset, gzipped or not, and nothing else of the folder.
+ */
+const IDX_NAMES = /^(train|t10k)-(images-idx3|labels-idx1)-ubyte(\.gz)?$/;
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -28,6 +41,11 @@ export interface ServerOptions {
   hostname?: string;
   /** Folder whose .onnx files are served under /models/, listed in /models/index.json (default: none). */
   models?: string;
+  /**
+   * Folder whose MNIST-format IDX files the training page loads from /data/,
+   * listed in /data/index.json (default {@link DEFAULT_DATA_DIR}; null: none).
+   */
+  data?: string | null;
   /** Log requests to the console (default false). */
   log?: boolean;
 }
@@ -65,6 +83,7 @@ const TYPES: Record<string, string> = {
   proto: "text/plain; charset=utf-8",
   json: "application/json",
   map: "application/json",
+  gz: "application/gzip",
 };
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -113,16 +132,41 @@ export async function startServer(options: ServerOptions = {}): Promise<WebServe
     "/index.html": new URL("index.html", appDir),
     "/main.js": new URL("main.js", appDir),
     "/style.css": new URL("style.css", appDir),
+    "/train": new URL("train.html", appDir),
+    "/train.html": new URL("train.html", appDir),
+    "/train.css": new URL("train.css", appDir),
     "/onnx.proto": new URL("../../packages/onnx-export/onnx.proto", appDir),
     "/vendor/protobuf.min.js": new URL("dist/protobuf.min.js", protobufDir),
   };
   const models = options.models;
+  const data = options.data === undefined ? DEFAULT_DATA_DIR : options.data;
+  // The training page's script: train_page.js and what it imports, bundled on request.
+  const trainBundle = new PageBundle({ entry: new URL("train_page.js", appDir) });
 
   const resolve = async (
     path: string,
-  ): Promise<{ file: URL | string } | { json: string } | undefined> => {
+  ): Promise<
+    { file: URL | string } | { json: string } | { script: () => Promise<Uint8Array> } | undefined
+  > => {
     if (routes[path]) return { file: routes[path] };
-    const [, dir, name] = path.match(/^\/(vendor\/ort|models)\/([^/]+)$/) ?? [];
+    if (path === "/train.js") return { script: () => trainBundle.get() };
+    const [, dir, name] = path.match(/^\/(vendor\/ort|models|data)\/([^/]+)$/) ?? [];
+    if (dir === "data" && name === "index.json") {
+      // The dataset's name (for its normalisation and labels) is the folder's, if it is one.
+      const base = data?.replace(/\/+$/, "").split("/").pop();
+      const files: string[] = [];
+      if (data) {
+        try {
+          for await (const e of Deno.readDir(data)) {
+            if (e.isFile && IDX_NAMES.test(e.name)) files.push(e.name);
+          }
+        } catch {
+          // no such folder: no files, and the page asks for the user's own
+        }
+      }
+      const dataset = base === "mnist" ? "mnist" : "fashion-mnist";
+      return { json: JSON.stringify({ dataset, files: files.sort() }) };
+    }
     if (dir === "models" && name === "index.json") {
       if (!models) return { json: "[]" }; // no folder: no models, rather than a failed load
       const names: string[] = [];
@@ -136,6 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<WebServe
       return { file: new URL(name, ortDir) };
     }
     if (dir === "models" && models && name.endsWith(".onnx")) return { file: `${models}/${name}` };
+    if (dir === "data" && data && IDX_NAMES.test(name)) return { file: `${data}/${name}` };
     return undefined;
   };
 
@@ -155,6 +200,20 @@ export async function startServer(options: ServerOptions = {}): Promise<WebServe
     if (!target) return new Response("not found", { status: 404 });
     if ("json" in target) {
       return new Response(target.json, { headers: { "content-type": TYPES.json } });
+    }
+    if ("script" in target) {
+      try {
+        const code = await target.script();
+        return new Response(req.method === "HEAD" ? null : code, {
+          headers: { "content-type": TYPES.js, "cache-control": "no-cache" },
+        });
+      } catch (e) {
+        console.error((e as Error).message);
+        return new Response(`// ${(e as Error).message.replaceAll("\n", "\n// ")}\n`, {
+          status: 500,
+          headers: { "content-type": TYPES.js },
+        });
+      }
     }
     try {
       const body = await Deno.readFile(target.file);
@@ -191,8 +250,16 @@ export async function startServer(options: ServerOptions = {}): Promise<WebServe
 }
 
 if (import.meta.main) {
-  const usage = "Usage: deno task serve [--port 8000] [--hostname 127.0.0.1] [--models DIR]";
-  let values: { port: string; hostname: string; models?: string; help?: boolean };
+  const usage =
+    "Usage: deno task serve [--port 8000] [--hostname 127.0.0.1] [--models DIR] [--data DIR | --no-data]";
+  let values: {
+    port: string;
+    hostname: string;
+    models?: string;
+    data: string;
+    "no-data"?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: Deno.args,
@@ -200,6 +267,8 @@ if (import.meta.main) {
         port: { type: "string", default: "8000" },
         hostname: { type: "string", default: "127.0.0.1" },
         models: { type: "string" },
+        data: { type: "string", default: DEFAULT_DATA_DIR },
+        "no-data": { type: "boolean" },
         help: { type: "boolean" },
       },
     }));
@@ -216,12 +285,15 @@ if (import.meta.main) {
     console.error(`error: Invalid value "${values.port}" for --port: expected 0…65535\n${usage}`);
     Deno.exit(2);
   }
+  const data = values["no-data"] ? null : values.data;
   const server = await startServer({
     port,
     hostname: values.hostname,
     models: values.models,
+    data,
     log: true,
   });
-  console.log(`Serving the ONNX demo at ${server.url}`);
+  console.log(`Serving the ONNX demo at ${server.url} and the training page at ${server.url}train`);
   if (values.models) console.log(`models: ${server.url}models/index.json`);
+  if (data) console.log(`data: ${data} as ${server.url}data/index.json`);
 }

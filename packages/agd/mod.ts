@@ -1,12 +1,13 @@
 /**
  * Automatic Gradient Descent — the optimizer with no learning rate — and the
- * SGD and Adam baselines of the AGD paper, as pure GPU updates over parameters.
+ * SGD and Adam baselines of the AGD paper, as pure GPU updates over parameters
+ * with explicit state, and the one training step every loop runs.
  *
  * @example
  * ```ts
- * import { Agd } from "@agd/agd";
+ * import { Agd, stateBytes } from "@agd/agd";
  * const optimizer = new Agd({ gain: 1 });
- * console.log(optimizer.stateBytes()); // 0
+ * console.log(stateBytes(optimizer.init([]))); // 0
  * ```
  *
  * @module
@@ -15,3 +16,4 @@ export * from "./param.ts";
 export * from "./orthogonal.ts";
 export * from "./init.ts";
 export * from "./optimizer.ts";
+export * from "./train_step.ts";

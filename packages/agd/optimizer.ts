@@ -1,8 +1,8 @@
 /**
- * Optimizers as pure updates over parameters and their gradients: AGD (no
- * learning rate), and the paper's baselines SGD and Adam. Every update is a
- * sequence of GPU ops on tensors — no value is read back to the host, so a
- * step never waits for the GPU.
+ * Optimizers as pure updates over parameters, their gradients and an explicit
+ * state: AGD (no learning rate), and the paper's baselines SGD and Adam.
+ * Every update is a sequence of GPU ops on tensors — no value is read back to
+ * the host, so a step never waits for the GPU.
  *
  * @module
  */
@@ -30,22 +30,77 @@ import {
 } from "@agd/tensor";
 import { agdScale, type ParamRef, requireLayer } from "./param.ts";
 
-/** One update rule behind a common interface. */
+/**
+ * Everything an optimizer carries from one step to the next, explicitly (as
+ * optax's states): the step count and the named state tensors. Saving both
+ * resumes a run exactly.
+ */
+export interface OptimizerState {
+  /** Steps taken (every optimizer counts them; Adam's bias correction 1 − βᵗ uses t = step + 1). */
+  readonly step: number;
+  /**
+   * State tensors by name: SGD's velocity `<param>` (with momentum), Adam's
+   * moments `<param>.m` and `<param>.v`; none for AGD.
+   */
+  readonly tensors: ReadonlyMap<string, Tensor>;
+}
+
+/** What {@link Optimizer.update} returns. */
+export interface OptimizerStep {
+  /** A one-element GPU tensor to log (AGD's η; the learning rate otherwise) that the caller owns. */
+  readonly eta: Tensor;
+  /** The state after the step. */
+  readonly state: OptimizerState;
+}
+
+/**
+ * One update rule behind a common interface, with its state passed in and
+ * returned rather than kept inside (optax: `init(params) → state`,
+ * `update(grads, state, params)`; the gradients are the parameters' `grad`).
+ */
 export interface Optimizer {
   /** `agd`, `sgd` or `adam`. */
   readonly name: string;
   /**
-   * Updates every parameter from `value.grad`, disposing the old values and
-   * gradients. Returns a one-element GPU tensor to log (AGD's η; the learning
-   * rate otherwise) that the caller owns and may read back whenever it likes.
+   * The state before the first step: step 0 and every state tensor zero,
+   * shaped like its parameter.
    */
-  step(params: ParamRef[]): Tensor;
-  /** Bytes of state the optimizer keeps beyond the weights (AGD: 0). */
-  stateBytes(): number;
-  /** Optimizer state tensors by name (for checkpoints); empty for AGD. */
-  state(): Map<string, Tensor>;
-  /** Restores {@link state} from a checkpoint. */
-  loadState(state: Map<string, Tensor>): void;
+  init(params: readonly ParamRef[]): OptimizerState;
+  /**
+   * One step: replaces every parameter from its `value.grad`, disposing the
+   * old values and gradients, and returns η with the next state. It consumes
+   * `state` as it consumes the parameters' old values: the tensors it replaces
+   * are disposed, the others move to the returned state, so pass each state
+   * once. No value is read back to the host.
+   */
+  update(params: ParamRef[], state: OptimizerState): OptimizerStep;
+}
+
+/**
+ * Bytes of an optimizer state's tensors, beyond the weights (AGD: 0; Adam:
+ * twice the weights).
+ *
+ * @param state the state
+ * @returns its tensors' bytes (4 per float32 element)
+ * @example
+ * ```ts
+ * import { Agd, stateBytes } from "./optimizer.ts";
+ * console.log(stateBytes(new Agd().init([]))); // 0
+ * ```
+ */
+export function stateBytes(state: OptimizerState): number {
+  let n = 0;
+  for (const t of state.tensors.values()) n += t.size * 4;
+  return n;
+}
+
+/**
+ * Frees an optimizer state's tensors (when a run ends without another step).
+ *
+ * @param state the state; unusable afterwards
+ */
+export function disposeState(state: OptimizerState): void {
+  for (const t of state.tensors.values()) t.dispose();
 }
 
 function gradOf(p: ParamRef): Tensor {
@@ -151,7 +206,9 @@ export class Agd implements Optimizer {
   /**
    * One AGD step; returns η as a GPU scalar (no host synchronisation). Fused:
    * one `agd_terms` over all gradients, one `agd_eta`, then one `agd_update`
-   * per weight that reads η and its slice norms from GPU memory.
+   * per weight that reads η and its slice norms from GPU memory. AGD has no
+   * state tensors, so a loop that keeps no step count can call this instead
+   * of {@link update}.
    */
   step(params: ParamRef[]): Tensor {
     const depth = params.length;
@@ -191,55 +248,59 @@ export class Agd implements Optimizer {
     return eta;
   }
 
-  /** AGD keeps no state: 0 bytes. */
-  stateBytes(): number {
-    return 0;
+  /** AGD's state: step 0 and no tensors (no momentum, no learning rate to schedule). */
+  init(_params: readonly ParamRef[]): OptimizerState {
+    return { step: 0, tensors: new Map() };
   }
 
-  /** Empty: AGD has no state. */
-  state(): Map<string, Tensor> {
-    return new Map();
+  /** {@link step}, with the state's step count advanced (AGD has no state tensors). */
+  update(params: ParamRef[], state: OptimizerState): OptimizerStep {
+    return { eta: this.step(params), state: { step: state.step + 1, tensors: state.tensors } };
   }
-
-  /** Nothing to restore. */
-  loadState(_state: Map<string, Tensor>): void {}
 }
 
 /** Options of {@link Sgd}. */
 export interface SgdOptions {
   /** Learning rate (paper baseline: 0.1). */
   lr: number;
-  /** Momentum (default 0: plain SGD, no state). */
+  /** Momentum (default 0: plain SGD, no state tensors). */
   momentum?: number;
 }
 
-/** Buffers of per-parameter optimizer state, created lazily on the first step. */
-class StateBank {
-  readonly tensors = new Map<string, Tensor>();
-
-  get(key: string, like: Tensor): Tensor {
-    let t = this.tensors.get(key);
-    if (!t) {
-      t = keep(zeros(like.shape, { backend: like.backend }));
-      this.tensors.set(key, t);
+/** Zeros shaped like each parameter, under `key(name)`: a state's initial tensors. */
+function zerosLike(
+  params: readonly ParamRef[],
+  keys: (name: string) => string[],
+): Map<string, Tensor> {
+  const tensors = new Map<string, Tensor>();
+  for (const p of params) {
+    for (const key of keys(p.name)) {
+      tensors.set(key, keep(zeros(p.value.shape, { backend: p.value.backend })));
     }
-    return t;
   }
+  return tensors;
+}
 
-  set(key: string, value: Tensor): void {
-    this.tensors.get(key)?.dispose();
-    this.tensors.set(key, keep(value));
+/** The state tensor `key` of `state`, or an error naming it and what to do. */
+function stateTensor(state: OptimizerState, key: string, optimizer: string): Tensor {
+  const t = state.tensors.get(key);
+  if (!t) {
+    throw new Error(
+      `Cannot step ${optimizer}: its state has no tensor "${key}" (start from init(params), or restore every state tensor)`,
+    );
   }
+  return t;
+}
 
-  bytes(): number {
-    let n = 0;
-    for (const t of this.tensors.values()) n += t.size * 4;
-    return n;
-  }
+/** Moves `value` into `tensors` under `key`, freeing the tensor it replaces. */
+function swap(tensors: Map<string, Tensor>, key: string, value: Tensor): void {
+  tensors.get(key)?.dispose();
+  tensors.set(key, keep(value));
+}
 
-  load(state: Map<string, Tensor>): void {
-    for (const [k, v] of state) this.set(k, v);
-  }
+/** The learning rate as a one-element GPU tensor, what SGD and Adam give to log as η. */
+function constant(value: number, params: ParamRef[]): Tensor {
+  return affine(zeros([1], { backend: params[0].value.backend }), { add: value });
 }
 
 /** Stochastic gradient descent with optional momentum (PyTorch's update rule). */
@@ -250,11 +311,10 @@ export class Sgd implements Optimizer {
   readonly lr: number;
   /** Momentum coefficient. */
   readonly momentum: number;
-  #bank = new StateBank();
 
   /**
-   * Creates an SGD optimizer. With momentum 0 it keeps no state; otherwise a
-   * velocity buffer per parameter is allocated on the first step.
+   * Creates an SGD optimizer. With momentum 0 its state has no tensors;
+   * otherwise a velocity per parameter.
    *
    * @param options lr (must be positive) and momentum (default 0)
    * @throws {Error} when `lr` is not a positive number
@@ -267,37 +327,29 @@ export class Sgd implements Optimizer {
     this.momentum = options.momentum ?? 0;
   }
 
+  /** Step 0 and, with momentum, a zero velocity per parameter (named as the parameter). */
+  init(params: readonly ParamRef[]): OptimizerState {
+    return { step: 0, tensors: zerosLike(params, (name) => (this.momentum > 0 ? [name] : [])) };
+  }
+
   /** One step: v ← μv + g; W ← W − lr·v. Returns lr as a GPU scalar. */
-  step(params: ParamRef[]): Tensor {
-    return tidy(() =>
+  update(params: ParamRef[], state: OptimizerState): OptimizerStep {
+    const tensors = new Map(state.tensors);
+    const eta = tidy(() =>
       noGrad(() => {
         for (const p of params) {
           let update = gradOf(p);
           if (this.momentum > 0) {
-            const v = this.#bank.get(p.name, p.value);
+            const v = stateTensor(state, p.name, "SGD");
             update = add(affine(v, { mul: this.momentum }), update);
-            this.#bank.set(p.name, update);
+            swap(tensors, p.name, update);
           }
           replace(p, sub(p.value, affine(update, { mul: this.lr })));
         }
-        return affine(zeros([1], { backend: params[0].value.backend }), { add: this.lr });
+        return constant(this.lr, params);
       })
     );
-  }
-
-  /** One momentum buffer per parameter (0 without momentum). */
-  stateBytes(): number {
-    return this.#bank.bytes();
-  }
-
-  /** Momentum buffers by parameter name. */
-  state(): Map<string, Tensor> {
-    return new Map(this.#bank.tensors);
-  }
-
-  /** Restores momentum buffers. */
-  loadState(state: Map<string, Tensor>): void {
-    this.#bank.load(state);
+    return { eta, state: { step: state.step + 1, tensors } };
   }
 }
 
@@ -322,12 +374,11 @@ export class Adam implements Optimizer {
   readonly #beta1: number;
   readonly #beta2: number;
   readonly #eps: number;
-  #t = 0;
-  #bank = new StateBank();
 
   /**
-   * Creates an Adam optimizer. Its two moment buffers per parameter (twice the
-   * weights' memory) are allocated on the first step.
+   * Creates an Adam optimizer. Its state holds two moment tensors per
+   * parameter (twice the weights' memory) and the step count of the bias
+   * correction.
    *
    * @param options lr (must be positive), beta1, beta2 and eps
    * @throws {Error} when `lr` is not a positive number
@@ -342,49 +393,40 @@ export class Adam implements Optimizer {
     this.#eps = options.eps ?? 1e-8;
   }
 
-  /** One step; returns lr as a GPU scalar. */
-  step(params: ParamRef[]): Tensor {
-    this.#t++;
+  /** Step 0 and zero moments `<name>.m` and `<name>.v` per parameter. */
+  init(params: readonly ParamRef[]): OptimizerState {
+    return { step: 0, tensors: zerosLike(params, (name) => [`${name}.m`, `${name}.v`]) };
+  }
+
+  /** One step, with t = `state.step` + 1 in the bias correction; returns lr as a GPU scalar. */
+  update(params: ParamRef[], state: OptimizerState): OptimizerStep {
+    const t = state.step + 1;
     const b1 = this.#beta1;
     const b2 = this.#beta2;
-    const correction1 = 1 - b1 ** this.#t;
-    const correction2 = 1 - b2 ** this.#t;
-    return tidy(() =>
+    const correction1 = 1 - b1 ** t;
+    const correction2 = 1 - b2 ** t;
+    const tensors = new Map(state.tensors);
+    const eta = tidy(() =>
       noGrad(() => {
         for (const p of params) {
           const g = gradOf(p);
           const m = add(
-            affine(this.#bank.get(`${p.name}.m`, g), { mul: b1 }),
+            affine(stateTensor(state, `${p.name}.m`, "Adam"), { mul: b1 }),
             affine(g, { mul: 1 - b1 }),
           );
           const v = add(
-            affine(this.#bank.get(`${p.name}.v`, g), { mul: b2 }),
+            affine(stateTensor(state, `${p.name}.v`, "Adam"), { mul: b2 }),
             affine(square(g), { mul: 1 - b2 }),
           );
-          this.#bank.set(`${p.name}.m`, m);
-          this.#bank.set(`${p.name}.v`, v);
+          swap(tensors, `${p.name}.m`, m);
+          swap(tensors, `${p.name}.v`, v);
           // PyTorch: denom = √v/√(1−β₂ᵗ) + ε; W ← W − (lr/(1−β₁ᵗ))·m/denom
           const denom = affine(sqrt(v), { mul: 1 / Math.sqrt(correction2), add: this.#eps });
           replace(p, sub(p.value, affine(div(m, denom), { mul: this.lr / correction1 })));
         }
-        return affine(zeros([1], { backend: params[0].value.backend }), { add: this.lr });
+        return constant(this.lr, params);
       })
     );
-  }
-
-  /** Two moment buffers per parameter. */
-  stateBytes(): number {
-    return this.#bank.bytes();
-  }
-
-  /** Moment buffers (`<name>.m`, `<name>.v`) and the step count as `step` would need it. */
-  state(): Map<string, Tensor> {
-    return new Map(this.#bank.tensors);
-  }
-
-  /** Restores moment buffers; `steps` restores the bias-correction step count. */
-  loadState(state: Map<string, Tensor>, steps = 0): void {
-    this.#bank.load(state);
-    this.#t = steps;
+    return { eta, state: { step: t, tensors } };
   }
 }

@@ -1,5 +1,7 @@
 // Gzip helpers (private).
 
+import { denoFs } from "./_deno.ts";
+
 /** True when the bytes start with the gzip magic 1f 8b. */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -23,6 +25,7 @@ export async function gunzip(bytes: Uint8Array, name: string): Promise<Uint8Arra
 
 /** Reads a file, decompressing it when it is gzipped. */
 export async function readMaybeGzip(path: string): Promise<Uint8Array> {
-  const bytes = await Deno.readFile(path);
+  const deno = denoFs(`read ${path}`, "fetch the bytes and use parseIdx");
+  const bytes = await deno.readFile(path);
   return isGzip(bytes) ? await gunzip(bytes, path) : bytes;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { denoFs } from "./_deno.ts";
 import type { ArrayData } from "./mnist.ts";
 import type { Split } from "./info.ts";
 
@@ -74,12 +75,13 @@ export function parseCifar(
  */
 export async function loadCifar(dir: string, options: CifarOptions = {}): Promise<ArrayData> {
   const variant = options.variant ?? "cifar10";
+  const deno = denoFs(`read CIFAR from ${dir}`, "fetch the .bin files and use parseCifar");
   const parts: ArrayData[] = [];
   for (const f of cifarFiles(variant, options.split ?? "train")) {
     const path = `${dir}/${f}`;
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(path);
+      bytes = await deno.readFile(path);
     } catch (e) {
       throw new Error(
         `Cannot read ${path}: ${

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { tarFiles } from "./_tar.ts";
 import type { DatasetName } from "./info.ts";
 import { datasetSubdir } from "./paths.ts";
@@ -71,6 +70,8 @@ export const REMOTE_FILES: Readonly<Record<Exclude<DatasetName, "imagenet">, Rem
  * @returns The lowercase hex digest.
  */
 export async function md5File(path: string): Promise<string> {
+  // Web Crypto has no MD5; node:crypto is loaded here, not at module load.
+  const { createHash } = await import("node:crypto");
   const hash = createHash("md5");
   using file = await Deno.open(path);
   for await (const chunk of file.readable) hash.update(chunk);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Dataset, LoadOptions, LoadResult } from "./dataset.ts";
+import type { Dataset, LoadOptions, LoadResult } from "./array_dataset.ts";
 import { type DatasetInfo, datasetInfo, type Split } from "./info.ts";
 import { type DecoderName, type JpegDecoder, loadDecoder } from "./jpeg.ts";
 import { imagenetTransform, type ImageTransformConfig } from "./_pipeline.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Batch, Dataset } from "./dataset.ts";
+import type { Batch, Dataset } from "./array_dataset.ts";
 import { Random, seedFrom } from "./rng.ts";
 
 /** Options for {@linkcode shardIndices}. */
@@ -71,8 +71,6 @@ export interface LoaderOptions extends ShardOptions {
   batchSize?: number;
   /** Drop the last partial batch (default false, like PyTorch `drop_last`). */
   dropLast?: boolean;
-  /** Alias of `dropLast`, spelled like PyTorch. */
-  drop_last?: boolean;
   /** Batches loaded ahead of the consumer (default 3); bounds memory use. */
   prefetch?: number;
   /** Called after each complete epoch, e.g. to report skipped images. */
@@ -119,7 +117,7 @@ export interface Loader extends AsyncIterable<Batch> {
  */
 export function createLoader(dataset: Dataset, options: LoaderOptions = {}): Loader {
   const batchSize = options.batchSize ?? 64;
-  const dropLast = options.dropLast ?? options.drop_last ?? false;
+  const dropLast = options.dropLast ?? false;
   const prefetch = Math.max(1, options.prefetch ?? 3);
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(

@@ -48,7 +48,7 @@ Deno.test("loader: partial last batch is kept unless dropLast", async () => {
   assertEquals(batches.map((b) => b.size), [4, 4, 2]);
   assertEquals(batches[2].images.length, 2 * 3072);
   assertEquals(Array.from(batches[2].labels), [8, 9]);
-  const d = createLoader(ds, { batchSize: 4, drop_last: true });
+  const d = createLoader(ds, { batchSize: 4, dropLast: true });
   assertEquals(d.length, 2);
   assertEquals((await collect(d)).map((b) => b.size), [4, 4]);
   assertThrows(() => createLoader(ds, { batchSize: 0 }), /batchSize 0: use a positive integer/);

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { denoFs } from "./_deno.ts";
 import { readIdx } from "./idx.ts";
 import type { Split } from "./info.ts";
 
@@ -24,9 +25,10 @@ export function mnistFiles(split: Split): { images: string; labels: string } {
 }
 
 async function findFile(dir: string, base: string): Promise<string> {
+  const deno = denoFs(`read ${dir}/${base}`, "fetch the IDX files and use parseIdx");
   for (const name of [base, base + ".gz"]) {
     try {
-      const st = await Deno.stat(`${dir}/${name}`);
+      const st = await deno.stat(`${dir}/${name}`);
       if (st.isFile) return `${dir}/${name}`;
     } catch {
       // Try the next name.

@@ -21,7 +21,8 @@ export interface DataDirOptions {
 
 function env(name: string): string | undefined {
   try {
-    return Deno.env.get(name) || undefined;
+    // A web page has no Deno, hence no environment.
+    return (globalThis as { Deno?: typeof Deno }).Deno?.env.get(name) || undefined;
   } catch {
     return undefined; // No --allow-env.
   }

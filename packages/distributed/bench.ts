@@ -17,9 +17,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Agd, agdInit } from "@agd/agd";
+import { Agd, agdInit, trainStep } from "@agd/agd";
 import { createModel } from "@agd/models";
-import { backward, cpu, crossEntropyLoss, setBackend, tensor, tidy, useWebGPU } from "@agd/tensor";
+import { cpu, crossEntropyLoss, setBackend, type Tensor, tensor, useWebGPU } from "@agd/tensor";
 import { DataParallel } from "./data_parallel.ts";
 
 /** Options of {@link benchAllreduce}. */
@@ -151,6 +151,14 @@ async function worker(options: AllreduceBenchOptions): Promise<AllreduceBench> {
   agdInit(params, { seed: 0 });
   await dp.broadcast(params);
   const optimizer = new Agd();
+  const step = {
+    forward: (t: Tensor) => model.forward(t),
+    loss: crossEntropyLoss,
+    params,
+    optimizer,
+    stats: false,
+  } as const;
+  let state = optimizer.init(params);
   const x = tensor(
     Float32Array.from({ length: batch * 3 * 32 * 32 }, (_, i) => Math.sin(i + dp.rank)),
     { shape: [batch, 3, 32, 32] },
@@ -173,13 +181,10 @@ async function worker(options: AllreduceBenchOptions): Promise<AllreduceBench> {
       const before = dp.timing;
       const start = performance.now();
       const sync = bucketMiB ? dp.syncGradients(params, { bucketMiB }) : undefined;
-      tidy(() => {
-        const loss = crossEntropyLoss(model.forward(x), y);
-        if (watch) sync?.watch();
-        backward(loss);
-      });
-      await sync?.done();
-      const eta = optimizer.step(params);
+      // Without watch(), the buckets are read once backward is recorded.
+      const hook = sync && !watch ? { done: () => sync.done() } : sync;
+      const { eta, state: next } = await trainStep(step, { x, y, state, sync: hook });
+      state = next;
       await eta.item(); // the step is over when the GPU has finished it
       eta.dispose();
       if (s === 0) continue;

@@ -151,15 +151,16 @@ function upload(like: Tensor, data: Float32Array): Tensor {
  * const dp = DataParallel.init();
  * await dp.broadcast(model.parameters());            // rank 0's initial weights
  * const loader = createLoader(data, { batchSize: B / dp.size, rank: dp.rank, worldSize: dp.size });
+ * let state = optimizer.init(params);
  * for await (const batch of loader) {
+ *   const [x, y] = toTensors(batch);
+ *   // trainStep (@agd/agd) calls sync.watch() just before backward, so that
+ *   // buckets start mid-backward, and awaits sync.done() (averaged gradients
+ *   // in place) before the optimizer's update.
  *   const sync = dp.syncGradients(params);
- *   tidy(() => {
- *     const loss = lossOf(model, batch);
- *     sync.watch();                                  // buckets start mid-backward
- *     backward(loss);
- *   });
- *   await sync.done();                               // averaged gradients in place
- *   optimizer.step(params);
+ *   const step = await trainStep(setup, { x, y, state, sync });
+ *   state = step.state;
+ *   [step.eta, step.lossSum, step.correct, x, y].forEach((t) => t.dispose());
  * }
  * await dp.finalize();
  * ```

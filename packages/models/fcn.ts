@@ -6,7 +6,8 @@
  * @module
  */
 import { type LayerContext, Linear } from "./layers.ts";
-import { type LayerOps, Module } from "./module.ts";
+import type { LayerOps } from "./layer_ops.ts";
+import { Module } from "./module.ts";
 
 /** Size of an {@link Fcn}. */
 export interface FcnOptions {

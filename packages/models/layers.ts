@@ -13,10 +13,10 @@ import {
   type BufferRef,
   type CounterRef,
   type LayerOps,
-  Module,
   Parameter,
   type Pool2dOptions,
-} from "./module.ts";
+} from "./layer_ops.ts";
+import { Module } from "./module.ts";
 
 /** Where a layer's tensors live and where its random init comes from. */
 export interface LayerContext {

@@ -14,6 +14,7 @@
  *
  * @module
  */
+export * from "./layer_ops.ts";
 export * from "./module.ts";
 export * from "./layers.ts";
 export * from "./tensor_ops.ts";

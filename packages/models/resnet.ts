@@ -6,7 +6,8 @@
  * @module
  */
 import { BatchNorm2d, Conv2d, type LayerContext, Linear, MaxPool2d, Sequential } from "./layers.ts";
-import { type LayerOps, Module } from "./module.ts";
+import type { LayerOps } from "./layer_ops.ts";
+import { Module } from "./module.ts";
 
 function conv(
   cin: number,

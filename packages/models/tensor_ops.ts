@@ -23,7 +23,7 @@ import {
   type Tensor,
   updateRunningStat,
 } from "@agd/tensor";
-import type { BatchNormState, BufferRef, LayerOps } from "./module.ts";
+import type { BatchNormState, BufferRef, LayerOps } from "./layer_ops.ts";
 
 function lerpInto(
   buffer: BufferRef,

@@ -14,7 +14,8 @@ import {
   ReLU,
   Sequential,
 } from "./layers.ts";
-import { type LayerOps, Module } from "./module.ts";
+import type { LayerOps } from "./layer_ops.ts";
+import { Module } from "./module.ts";
 
 /** The VGG configurations (torchvision's A, B, D, E). */
 export const VGG_CONFIGS: Record<"vgg11" | "vgg13" | "vgg16" | "vgg19", readonly (number | "M")[]> =

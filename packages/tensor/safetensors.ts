@@ -532,7 +532,9 @@ function toPath(path: string | URL): string {
   }
   const pathname = decodeURIComponent(path.pathname);
   if (/^\/[A-Za-z]:\//.test(pathname)) return pathname.slice(1); // file:///C:/x → C:/x
-  return path.hostname && path.hostname !== "localhost" ? `//${path.hostname}${pathname}` : pathname;
+  return path.hostname && path.hostname !== "localhost"
+    ? `//${path.hostname}${pathname}`
+    : pathname;
 }
 
 /**

@@ -12,10 +12,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Agd, agdInit } from "@agd/agd";
+import { Agd, agdInit, trainStep } from "@agd/agd";
 import { ArrayDataset, createLoader, datasetInfo } from "@agd/datasets";
 import { createModel } from "@agd/models";
-import { backward, cpu, crossEntropyLoss, setBackend, tensor, tidy, useWebGPU } from "@agd/tensor";
+import { cpu, crossEntropyLoss, setBackend, type Tensor, tensor, useWebGPU } from "@agd/tensor";
 import type { DataParallel } from "../data_parallel.ts";
 
 /** Options of {@link trainSteps}. */
@@ -77,19 +77,23 @@ export async function trainSteps(options: StepsOptions = {}): Promise<Float32Arr
     worldSize: world,
   });
   const optimizer = new Agd();
+  const setup = {
+    forward: (t: Tensor) => model.forward(t),
+    loss: crossEntropyLoss,
+    params,
+    optimizer,
+    stats: false,
+  } as const;
+  let state = optimizer.init(params);
   let step = 0;
   for await (const b of loader) {
     if (step === steps) break;
     const x = tensor(b.images, { shape: [b.size, 1, 28, 28] });
     const y = tensor(b.labels);
     const sync = dp?.syncGradients(params);
-    tidy(() => {
-      const loss = crossEntropyLoss(model.forward(x), y);
-      sync?.watch();
-      backward(loss);
-    });
-    await sync?.done();
-    optimizer.step(params).dispose();
+    const { eta, state: next } = await trainStep(setup, { x, y, state, sync });
+    state = next;
+    eta.dispose();
     x.dispose();
     y.dispose();
     step++;
