@@ -55,8 +55,10 @@ fn mse_loss(@builtin(local_invocation_index) li: u32) {
     }
   }
   if (li == 0u) {
-    // 0/0 is not promised to be NaN in WGSL: write it by its bits.
-    out[0] = select(bitcast<f32>(0x7fc00000u), tree[0] / f32(L.n), L.n > 0u);
+    // 0/0 is not promised to be NaN in WGSL: write it by its bits, from a var:
+    // as a constant expression, Tint (Dawn) rejects a NaN (Naga accepts it).
+    var nan_bits = 0x7fc00000u;
+    out[0] = select(bitcast<f32>(nan_bits), tree[0] / f32(L.n), L.n > 0u);
   }
 }
 

@@ -86,7 +86,9 @@ fn max_pool(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
   let plane = i / (P.oh * P.ow);
   let cell = i % (P.oh * P.ow);
   let best = first_max(plane * P.h * P.w, cell / P.ow, cell % P.ow);
-  out[t] = select(x[max(best, 0)], bitcast<f32>(0xff800000u), best < 0);
+  // -inf from a var: Tint rejects an infinite constant expression.
+  var neg_inf_bits = 0xff800000u;
+  out[t] = select(x[max(best, 0)], bitcast<f32>(neg_inf_bits), best < 0);
 }
 
 @compute @workgroup_size(WG)

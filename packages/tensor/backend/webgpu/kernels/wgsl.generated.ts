@@ -657,8 +657,10 @@ fn mse_loss(@builtin(local_invocation_index) li: u32) {
     }
   }
   if (li == 0u) {
-    // 0/0 is not promised to be NaN in WGSL: write it by its bits.
-    out[0] = select(bitcast<f32>(0x7fc00000u), tree[0] / f32(L.n), L.n > 0u);
+    // 0/0 is not promised to be NaN in WGSL: write it by its bits, from a var:
+    // as a constant expression, Tint (Dawn) rejects a NaN (Naga accepts it).
+    var nan_bits = 0x7fc00000u;
+    out[0] = select(bitcast<f32>(nan_bits), tree[0] / f32(L.n), L.n > 0u);
   }
 }
 
@@ -1911,7 +1913,9 @@ fn max_pool(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
   let plane = i / (P.oh * P.ow);
   let cell = i % (P.oh * P.ow);
   let best = first_max(plane * P.h * P.w, cell / P.ow, cell % P.ow);
-  out[t] = select(x[max(best, 0)], bitcast<f32>(0xff800000u), best < 0);
+  // -inf from a var: Tint rejects an infinite constant expression.
+  var neg_inf_bits = 0xff800000u;
+  out[t] = select(x[max(best, 0)], bitcast<f32>(neg_inf_bits), best < 0);
 }
 
 @compute @workgroup_size(WG)
@@ -2079,7 +2083,9 @@ fn greater(v: f32, best: f32) -> bool {
 
 fn identity() -> f32 {
   if (OP == 0u) { return 0.0; }
-  return bitcast<f32>(0xff800000u); // -inf
+  // -inf from a var: Tint rejects an infinite constant expression.
+  var neg_inf_bits = 0xff800000u;
+  return bitcast<f32>(neg_inf_bits);
 }
 
 fn combine(acc: f32, v: f32) -> f32 {
