@@ -90,10 +90,3 @@ export async function timeRepeated(
   const wall = performance.now() - start;
   return { count, wallMs: wall / count, encodeMs: encode / count };
 }
-
-/** The median of a non-empty list. */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}

@@ -54,8 +54,8 @@ export class PageBundle {
   readonly #entry: URL;
   readonly #watch: URL[];
   readonly #cwd: URL;
-  #built: { fingerprint: string; code: Uint8Array } | undefined;
-  #building: Promise<{ fingerprint: string; code: Uint8Array }> | undefined;
+  #built: { fingerprint: string; code: Uint8Array<ArrayBuffer> } | undefined;
+  #building: Promise<{ fingerprint: string; code: Uint8Array<ArrayBuffer> }> | undefined;
 
   /**
    * Describes the bundle; nothing is built until {@link get}.
@@ -89,7 +89,7 @@ export class PageBundle {
    * @returns the bundled JavaScript
    * @throws {Error} with `deno bundle`'s output when the build fails
    */
-  async get(): Promise<Uint8Array> {
+  async get(): Promise<Uint8Array<ArrayBuffer>> {
     const fingerprint = await this.fingerprint();
     if (this.#built?.fingerprint === fingerprint) return this.#built.code;
     if (!this.#building) {
@@ -101,7 +101,7 @@ export class PageBundle {
     return built.fingerprint === fingerprint ? built.code : await this.get();
   }
 
-  async #build(fingerprint: string): Promise<{ fingerprint: string; code: Uint8Array }> {
+  async #build(fingerprint: string): Promise<{ fingerprint: string; code: Uint8Array<ArrayBuffer> }> {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["bundle", "--platform", "browser", this.#entry.pathname],
       cwd: this.#cwd,

@@ -43,6 +43,7 @@ import {
   type Tensor,
   tensor,
   tidy,
+  useWebGPU,
   zeros,
 } from "@agd/tensor";
 import { StepStats } from "../cli/step_stats.ts";
@@ -165,6 +166,17 @@ export interface IdxData {
 /** The four file names of a MNIST-format dataset (what `mnistFiles` gives, gzipped). */
 export const IDX_FILES: readonly string[] = [mnistFiles("train"), mnistFiles("test")]
   .flatMap((f) => [f.images, f.labels]).map((f) => `${f}.gz`);
+
+/**
+ * Makes the tab's WebGPU adapter the backend of new tensors.
+ *
+ * @returns the adapter's description (vendor and architecture where it has none)
+ * @throws {Error} when the browser has no WebGPU or no adapter
+ */
+export async function openGpu(): Promise<string> {
+  const { vendor, architecture, description } = (await useWebGPU()).adapterInfo;
+  return description || [vendor, architecture].filter(Boolean).join(" ") || "WebGPU adapter";
+}
 
 /** Whether bytes start with the gzip magic 1f 8b. */
 function isGzip(bytes: Uint8Array): boolean {

@@ -36,7 +36,10 @@ const forward = (params: ParamRef[]) => (x: Tensor) =>
 
 function batch(): { x: Tensor; y: Tensor } {
   const rng = new Rng(2);
-  return { x: tensor(rng.normals(5 * 6), { shape: [5, 6] }), y: tensor(Int32Array.from([0, 2, 1, 1, 0])) };
+  return {
+    x: tensor(rng.normals(5 * 6), { shape: [5, 6] }),
+    y: tensor(Int32Array.from([0, 2, 1, 1, 0])),
+  };
 }
 
 for (

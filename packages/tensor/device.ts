@@ -1,16 +1,31 @@
 /**
  * Which backend new tensors go to. The CPU reference backend is the default
- * until {@link useWebGPU} acquires the GPU (once per process).
+ * until {@link useWebGPU} acquires the GPU. There is one WebGPU backend per
+ * WebGPU implementation (Deno's own, or Dawn: see {@link WebGpuImplementation})
+ * and process, created on first use.
  *
  * @module
  */
 import type { Backend } from "./backend/backend.ts";
 import { CpuBackend } from "./backend/cpu/cpu_backend.ts";
-import { ensureRuntimeDir } from "./backend/webgpu/runtime_dir.ts";
+import { requestAdapter, type WebGpuImplementation } from "./backend/webgpu/adapter.ts";
 import type { WebGpuBackend } from "./backend/webgpu/webgpu_backend.ts";
 
+export type { WebGpuImplementation } from "./backend/webgpu/adapter.ts";
+export { WEBGPU_IMPLEMENTATIONS } from "./backend/webgpu/adapter.ts";
+
+/** Options of {@link webgpu}, {@link useWebGPU} and {@link hasWebGPU}. */
+export interface WebGpuChoice {
+  /**
+   * The WebGPU implementation: `deno` (Deno's own, the default) or `dawn`
+   * (Chrome's, loaded from npm `webgpu` only when asked for; needs
+   * `--allow-ffi` and, on a machine without a GPU, Chromium's SwiftShader).
+   */
+  implementation?: WebGpuImplementation;
+}
+
 let cpuBackend: CpuBackend | undefined;
-let gpuBackend: Promise<WebGpuBackend> | undefined;
+const gpuBackends = new Map<WebGpuImplementation, Promise<WebGpuBackend>>();
 let current: Backend | undefined;
 
 /** The CPU reference backend (plain loops; the meaning of every op). */
@@ -19,22 +34,40 @@ export function cpu(): CpuBackend {
 }
 
 /**
- * The WebGPU backend, created on first call and shared afterwards. Throws a
- * clear error when the runtime has no WebGPU or no adapter exists.
+ * The WebGPU backend of an implementation, created on first call and shared
+ * afterwards. Throws a clear error when the implementation cannot start or no
+ * adapter exists.
+ *
+ * @param options which implementation (default `deno`)
+ * @returns the shared backend
  */
-export function webgpu(): Promise<WebGpuBackend> {
-  // Loaded on first use, so CPU-only programs never compile the WGSL kernels.
-  gpuBackend ??= import("./backend/webgpu/webgpu_backend.ts").then((m) => m.WebGpuBackend.create())
-    .catch((e: unknown) => {
-      gpuBackend = undefined;
-      throw e;
-    });
-  return gpuBackend!;
+export function webgpu(options: WebGpuChoice = {}): Promise<WebGpuBackend> {
+  const implementation = options.implementation ?? "deno";
+  let backend = gpuBackends.get(implementation);
+  if (!backend) {
+    // Loaded on first use, so CPU-only programs never compile the WGSL kernels.
+    backend = import("./backend/webgpu/webgpu_backend.ts")
+      .then((m) => m.WebGpuBackend.create({ implementation }))
+      .catch((e: unknown) => {
+        gpuBackends.delete(implementation);
+        throw e;
+      });
+    gpuBackends.set(implementation, backend);
+  }
+  return backend;
 }
 
-/** Makes the WebGPU backend the default for new tensors and returns it. */
-export async function useWebGPU(): Promise<WebGpuBackend> {
-  const b = await webgpu();
+/**
+ * Makes a WebGPU backend the default for new tensors and returns it. Without
+ * an implementation, keeps the WebGPU backend already in use, if any, else
+ * takes Deno's.
+ *
+ * @param options which implementation
+ * @returns the backend now in use
+ */
+export async function useWebGPU(options: WebGpuChoice = {}): Promise<WebGpuBackend> {
+  const inUse = current?.name === "webgpu" ? (current as WebGpuBackend).implementation : undefined;
+  const b = await webgpu({ implementation: options.implementation ?? inUse });
   current = b;
   return b;
 }
@@ -49,12 +82,17 @@ export function getBackend(): Backend {
   return (current ??= cpu());
 }
 
-/** Whether a WebGPU adapter exists here (for tests that need one). */
-export async function hasWebGPU(): Promise<boolean> {
-  if (!("gpu" in navigator)) return false;
-  ensureRuntimeDir();
+/**
+ * Whether an implementation (default `deno`) has a WebGPU adapter here (for
+ * tests that need one).
+ *
+ * @param options which implementation
+ * @returns true when an adapter was found
+ */
+export async function hasWebGPU(options: WebGpuChoice = {}): Promise<boolean> {
   try {
-    return (await navigator.gpu.requestAdapter()) !== null;
+    await requestAdapter(options.implementation ?? "deno");
+    return true;
   } catch {
     return false;
   }

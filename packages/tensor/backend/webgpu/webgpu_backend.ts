@@ -31,7 +31,7 @@ import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts
 import type { Dispatch, GpuContext, GpuKernel, GpuKernelTable, TextureCopy } from "./context.ts";
 import { KERNEL_VARIANTS, WEBGPU_KERNELS } from "./kernels.ts";
 import { Rng } from "../../random.ts";
-import { ensureRuntimeDir } from "./runtime_dir.ts";
+import { requestAdapter, type WebGpuImplementation } from "./adapter.ts";
 
 /** A tensor's storage on the GPU: a pooled buffer of at least the bytes it needs. */
 export interface GpuStorage {
@@ -43,6 +43,11 @@ export interface GpuStorage {
 
 /** Options of {@link WebGpuBackend.create}. */
 export interface WebGpuOptions {
+  /**
+   * Which WebGPU implementation to run on: Deno's own (`deno`, the default)
+   * or Dawn, Chrome's (`dawn`, loaded from npm `webgpu`; needs `--allow-ffi`).
+   */
+  implementation?: WebGpuImplementation;
   /** Which adapter to ask for (default: the platform's choice). */
   powerPreference?: GPUPowerPreference;
   /** Replacement kernels by op (tests, experiments); the rest are the defaults. */
@@ -93,16 +98,21 @@ export interface GpuCounters {
   submitMs: number;
 }
 
-/** Variants measured per adapter in this process, keyed by adapter description. */
+/**
+ * Variants measured per adapter in this process, keyed by implementation and
+ * adapter description.
+ */
 const TUNED = new Map<string, Promise<Record<string, string>>>();
 
-const STORAGE_USAGE = GPUBufferUsageFlags();
-
-/** GPUBufferUsage is a global only where WebGPU is enabled; read it lazily. */
-function GPUBufferUsageFlags(): number {
-  const u = (globalThis as { GPUBufferUsage?: typeof GPUBufferUsage }).GPUBufferUsage;
-  return u ? u.STORAGE | u.COPY_SRC | u.COPY_DST : 0x80 | 0x04 | 0x08;
-}
+/**
+ * The flag values of the WebGPU specification: the globals that hold them
+ * (`GPUBufferUsage`, …) are Deno's only where its WebGPU is enabled, and
+ * Dawn's are not globals at all.
+ */
+const BUFFER_USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
+const TEXTURE_USAGE = { COPY_DST: 0x2, TEXTURE_BINDING: 0x4, STORAGE_BINDING: 0x8 };
+const MAP_MODE_READ = 0x1; // GPUMapMode.READ
+const STORAGE_USAGE = BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST;
 
 /**
  * The pool size class of a buffer of `bytes` bytes: a multiple of 16 bytes up
@@ -121,6 +131,11 @@ export function poolSize(bytes: number): number {
   if (b <= 65536) return b;
   const step = 2 ** Math.floor(Math.log2(b)) / 8;
   return Math.ceil(b / step) * step;
+}
+
+/** Whether a dispatch resource is a texture (only textures make views). */
+function isTexture(resource: GPUBuffer | GPUTexture): resource is GPUTexture {
+  return "createView" in resource;
 }
 
 /** A cached compute pipeline with its bind group layout. */
@@ -149,6 +164,8 @@ interface Pipeline {
 export class WebGpuBackend implements Backend<GpuStorage> {
   /** Always `webgpu`. */
   readonly name = "webgpu";
+  /** The WebGPU implementation the device belongs to. */
+  readonly implementation: WebGpuImplementation;
   /** The device every buffer and pipeline belongs to. */
   readonly device: GPUDevice;
   /** What the adapter says about itself (vendor, architecture, description). */
@@ -206,6 +223,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   #ctx: GpuContext;
 
   private constructor(device: GPUDevice, info: GPUAdapterInfo, options: WebGpuOptions) {
+    this.implementation = options.implementation ?? "deno";
     this.device = device;
     this.adapterInfo = info;
     this.#kernels = { ...WEBGPU_KERNELS, ...options.kernels } as GpuKernelTable;
@@ -244,8 +262,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
             label: `${this.#op}:texture`,
             size: [width, height],
             format,
-            usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
-              GPUTextureUsage.COPY_DST,
+            usage: TEXTURE_USAGE.TEXTURE_BINDING | TEXTURE_USAGE.STORAGE_BINDING |
+              TEXTURE_USAGE.COPY_DST,
           });
           this.#textureAllocations++;
         }
@@ -274,24 +292,13 @@ export class WebGpuBackend implements Backend<GpuStorage> {
    * Acquires an adapter and a device with the adapter's highest limits for
    * storage buffer sizes, workgroup storage and workgroup sizes.
    *
-   * @throws when the runtime has no WebGPU or no adapter exists
+   * @throws when the implementation cannot start or no adapter exists
    */
   static async create(options: WebGpuOptions = {}): Promise<WebGpuBackend> {
-    const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
-    if (!gpu) {
-      throw new Error(
-        'Cannot use WebGPU: navigator.gpu is undefined. Run deno with --unstable-webgpu, or add "unstable": ["webgpu"] to deno.json.',
-      );
-    }
-    ensureRuntimeDir();
-    const adapter = await gpu.requestAdapter(
+    const adapter = await requestAdapter(
+      options.implementation ?? "deno",
       options.powerPreference ? { powerPreference: options.powerPreference } : undefined,
     );
-    if (!adapter) {
-      throw new Error(
-        "Cannot use WebGPU: no adapter found. Install a GPU driver, or on a machine without a GPU: apt-get install -y mesa-vulkan-drivers",
-      );
-    }
     const wanted = [
       "maxStorageBufferBindingSize",
       "maxBufferSize",
@@ -309,7 +316,13 @@ export class WebGpuBackend implements Backend<GpuStorage> {
       // run() is synchronous, so the variants are measured here, before the
       // first use, rather than during it; once per adapter per process.
       const info = adapter.info;
-      const key = [info.vendor, info.architecture, info.device, info.description].join("|");
+      const key = [
+        backend.implementation,
+        info.vendor,
+        info.architecture,
+        info.device,
+        info.description,
+      ].join("|");
       let tuned = TUNED.get(key);
       if (!tuned) {
         tuned = backend.#tune();
@@ -418,7 +431,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     let mapped: boolean;
     try {
       mapped = await Promise.race([
-        staging.mapAsync(GPUMapMode.READ, 0, bytes).then(() => true as const),
+        staging.mapAsync(MAP_MODE_READ, 0, bytes).then(() => true as const),
         this.#lost,
       ]);
     } catch (e) {
@@ -579,7 +592,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     return this.device.createBuffer({
       label: "read:staging",
       size,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST,
     });
   }
 
@@ -632,7 +645,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     buffer = this.device.createBuffer({
       label: `${label}:uniforms`,
       size,
-      usage: GPUBufferUsage.UNIFORM,
+      usage: BUFFER_USAGE.UNIFORM,
       mappedAtCreation: true,
     });
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes));
@@ -692,7 +705,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     if (uniform) entries.push({ binding: 0, resource: { buffer: uniform } });
     for (const [i, b] of d.buffers.entries()) {
       let resource: GPUBindingResource;
-      if (b instanceof GPUTexture) {
+      // Not `instanceof GPUTexture`: Dawn's classes are not Deno's globals.
+      if (isTexture(b)) {
         let view = this.#views.get(b);
         if (!view) {
           view = b.createView({ label: d.label });
