@@ -2,12 +2,13 @@
  * `deno task bench`: how fast we are on this machine. Kernel GFLOP/s,
  * training-step samples/s with CPU encode time and peak GPU memory, loader
  * images/s, ONNX Runtime latency, and the same matmul and FCN step in
- * TensorFlow.js (WebGPU and WASM) and PyTorch (CPU) beside ours. Prints
+ * TensorFlow.js (WebGPU and WASM), jax-js (WebGPU and WASM) and PyTorch
+ * (CPU) beside ours. Prints
  * Markdown tables and writes the run as JSON to
  * `apps/bench/results/<adapter>.json` (`<adapter>-quick.json` for `--quick`).
  *
  * ```sh
- * deno task bench [--quick] [--only peers,gains,training,kernels,data,onnx,distributed] [--out FILE] [--readme]
+ * deno task bench [--quick] [--only peers,gains,training,kernels,data,onnx,distributed] [--no-jax] [--out FILE] [--readme]
  * ```
  *
  * @module
@@ -53,6 +54,8 @@ export interface RunOptions {
   only?: Section[];
   /** Interpreter with torch for the PyTorch peer (default `/usr/bin/python3`). */
   python?: string;
+  /** Run the jax-js peer (default true; `--no-jax` turns it off). */
+  jax?: boolean;
   /** Progress lines (default console.log). */
   log?: (message: string) => void;
 }
@@ -84,7 +87,7 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
     only.has(name) ? run(name, fn) : Promise.resolve();
 
   await section("peers", async () => {
-    report.peers = await benchPeers({ ...p.peers, python: options.python, log });
+    report.peers = await benchPeers({ ...p.peers, python: options.python, jax: options.jax, log });
   });
   await section("gains", async () => {
     report.gains = await benchGains({ ...p.gains, log });
@@ -148,6 +151,7 @@ if (import.meta.main) {
       only: { type: "string" },
       out: { type: "string" },
       python: { type: "string" },
+      "no-jax": { type: "boolean", default: false },
       readme: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -155,7 +159,7 @@ if (import.meta.main) {
   if (values.help) {
     console.log(
       "deno task bench [--quick] [--only " + SECTIONS.join(",") +
-        "] [--out FILE] [--python PATH] [--readme]",
+        "] [--no-jax] [--out FILE] [--python PATH] [--readme]",
     );
     Deno.exit(0);
   }
@@ -169,6 +173,7 @@ if (import.meta.main) {
     quick: values.quick,
     only: only as Section[] | undefined,
     python: values.python,
+    jax: !values["no-jax"],
   });
   const markdown = toMarkdown(report);
   console.log("\n" + markdown);

@@ -7,7 +7,9 @@ import {
 } from "node:assert/strict";
 import { hasWebGPU } from "@agd/tensor";
 import { fcnProblem } from "./fcn_problem.ts";
+import { jaxFcnStep, startJax } from "./peer_jax.ts";
 import { startTfjs, tfjsFcnStep } from "./peer_tfjs.ts";
+import { isReferenceBlas } from "./peers.ts";
 import { benchTorch } from "./peer_torch.ts";
 import { KernelBench } from "./kernels.ts";
 import { type BenchReport, slugify, targets, toMarkdown } from "./report.ts";
@@ -116,6 +118,32 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "jax-js takes the same first AGD step on each device and holds no more after 100 steps",
+  ignore: !gpu,
+  // jax-js's WASM worker pool and its GPUDevice outlive the test.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const problem = await fcnProblem(tiny);
+    const ours = await benchTrainStep({ name: "tiny", arch: "fcn", ...tiny }, { count: 1 });
+    for (const device of ["wasm", "webgpu"] as const) {
+      assertEquals(await startJax(device), undefined);
+      const jax = await jaxFcnStep(problem, device, { count: 1, leakSteps: 50 });
+      assertClose(jax.eta, ours.eta, 1e-4);
+      // The allocator's and the pool's high-water mark has settled: nothing leaks per step.
+      const [, after50, after100] = jax.heldBytes!;
+      assertEquals(after100, after50, `${device}: ${jax.heldBytes}`);
+    }
+  },
+});
+
+Deno.test("a PyTorch on Debian's reference BLAS is told apart from a tuned one", () => {
+  assert(isReferenceBlas("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"));
+  assert(!isReferenceBlas("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"));
+  assert(!isReferenceBlas("not found"));
+});
+
 Deno.test("the report renders targets, ratios and unavailable peers", () => {
   const report: BenchReport = {
     info: {
@@ -145,6 +173,7 @@ Deno.test("the report renders targets, ratios and unavailable peers", () => {
           stepMs: 1060,
           stepTimeRatio: 0.05,
         },
+        { framework: "jax-js 0.1.25", backend: "wasm, jit", unavailable: "no wasm" },
         { framework: "PyTorch", backend: "cpu", unavailable: "No module named 'torch'" },
       ],
     },
@@ -156,6 +185,21 @@ Deno.test("the report renders targets, ratios and unavailable peers", () => {
   const md = toMarkdown(report);
   assertMatch(md, /0\.050 \(ours 20\.0× faster\)/);
   assertMatch(md, /unavailable: No module named 'torch'/);
+  assertMatch(md, /\| jax-js 0\.1\.25 \| wasm, jit \| unavailable: no wasm/);
+  // A reference-BLAS PyTorch is shown with its caveat and does not meet the target.
+  report.peers!.rows[3] = {
+    framework: "PyTorch 1.13.0",
+    backend: "cpu (reference BLAS)",
+    stepSamplesPerSec: 1000,
+    stepMs: 128,
+    stepTimeRatio: 0.41,
+    caveat: "reference BLAS",
+  };
+  assertEquals(targets(report).at(-1)!.met, false);
+  assertMatch(
+    toMarkdown(report),
+    /0\.410 \(ours 2\.4× faster\) †[^]*† PyTorch 1\.13\.0: reference BLAS\./,
+  );
 });
 
 Deno.test("the report renders the ResNet-50 comparison with PyTorch, or why it is missing", () => {

@@ -1,7 +1,7 @@
 /**
  * Our step and matmul beside the peers', measured in one process in
- * alternating rounds (ours, TF.js WebGPU, TF.js WASM, PyTorch CPU, then
- * again), so each ratio compares figures taken on the same machine at the
+ * alternating rounds (ours, TF.js WebGPU, TF.js WASM, jax-js WebGPU, jax-js
+ * WASM, PyTorch CPU, then again), so each ratio compares figures taken on the same machine at the
  * same time. The best round of each is kept: interference from other work
  * only ever slows a round down.
  *
@@ -9,6 +9,7 @@
  */
 import { fcnProblem, type FcnSize } from "./fcn_problem.ts";
 import { KernelBench } from "./kernels.ts";
+import { JAX_VERSION, type JaxDevice, jaxFcnStep, jaxMatmul, startJax } from "./peer_jax.ts";
 import { startTfjs, type TfjsBackend, tfjsFcnStep, tfjsMatmul } from "./peer_tfjs.ts";
 import { benchTorch } from "./peer_torch.ts";
 import { benchTrainStep } from "./training.ts";
@@ -35,6 +36,11 @@ export interface PeerRow {
   eta?: number;
   /** Why this peer did not run (then no figures). */
   unavailable?: string;
+  /**
+   * Set when the figures are not a fair peer's: PyTorch on the reference
+   * (netlib) BLAS, which no one would train with. Its ratios are shown, not claimed.
+   */
+  caveat?: string;
 }
 
 /** The comparison: what was timed and one row per framework/backend. */
@@ -61,11 +67,32 @@ export interface PeersOptions {
   rounds: number;
   /** Interpreter with torch (default `/usr/bin/python3`). */
   python?: string;
+  /** Run jax-js too (default true). */
+  jax?: boolean;
   /** Progress lines. */
   log?: (message: string) => void;
 }
 
 const TFJS_VERSION = "4.22.0";
+
+/**
+ * Whether `libblas` (the file libblas.so.3 resolves to) is Debian's reference
+ * (netlib) BLAS, which runs matmul at a few GFLOP/s, rather than a tuned one.
+ *
+ * @param libblas resolved path, e.g. `/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0`
+ * @returns true for the reference BLAS
+ * @example
+ * ```ts
+ * import { isReferenceBlas } from "./peers.ts";
+ * console.log(isReferenceBlas("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0")); // true
+ * console.log(isReferenceBlas("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3")); // false
+ * ```
+ */
+export function isReferenceBlas(libblas: string): boolean {
+  // Debian installs the netlib BLAS as the `blas/` alternative; OpenBLAS,
+  // BLIS and MKL live in directories named after themselves.
+  return /\/blas\/libblas\.so/.test(libblas);
+}
 
 /** Keeps, per row key, the fastest of the rounds. */
 function keepBest(rows: Map<string, PeerRow>, key: string, row: PeerRow): void {
@@ -152,6 +179,31 @@ export async function benchPeers(options: PeersOptions): Promise<PeersReport> {
       }
     }
 
+    const jaxDevices: JaxDevice[] = options.jax === false ? [] : ["webgpu", "wasm"];
+    for (const device of jaxDevices) {
+      log(`peers round ${round + 1}/${options.rounds}: jax-js ${device}`);
+      const key = `jax-${device}`;
+      const row: PeerRow = {
+        framework: `jax-js ${JAX_VERSION}`,
+        backend: device === "wasm" ? "wasm, jit" : "webgpu, jit",
+      };
+      const reason = await startJax(device);
+      if (reason) {
+        keepBest(rows, key, { ...row, unavailable: reason });
+        continue;
+      }
+      const gflops = await jaxMatmul(device, size, timing);
+      const s = await jaxFcnStep(problem, device, timing);
+      keepBest(rows, key, {
+        ...row,
+        matmulGflops: gflops,
+        stepSamplesPerSec: s.samplesPerSec,
+        stepMs: s.wallMs,
+        encodeMs: s.encodeMs,
+        eta: s.eta,
+      });
+    }
+
     log(`peers round ${round + 1}/${options.rounds}: PyTorch CPU`);
     const torch = await benchTorch(problem, {
       python: options.python,
@@ -166,9 +218,16 @@ export async function benchPeers(options: PeersOptions): Promise<PeersReport> {
       });
     } else {
       const t = torch.result;
+      const reference = t.blas_info === "generic" && isReferenceBlas(t.libblas);
       keepBest(rows, "torch", {
         framework: `PyTorch ${t.torch}`,
-        backend: `cpu, ${t.threads} threads, BLAS ${t.blas_info} → ${t.libblas}`,
+        backend: `cpu, ${t.threads} threads, BLAS ${t.blas_info} → ${t.libblas}` +
+          (reference ? " (reference BLAS)" : ""),
+        ...(reference
+          ? {
+            caveat: "reference BLAS: install libopenblas0-pthread for the PyTorch anyone would run",
+          }
+          : {}),
         matmulGflops: t.matmul[0].gflops,
         stepSamplesPerSec: t.fcn.samples_per_s,
         stepMs: t.fcn.ms,
