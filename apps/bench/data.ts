@@ -27,8 +27,8 @@ export interface DataOptions {
 /**
  * Images/s of each dataset's training pipeline: Fashion-MNIST (real files
  * when installed) and CIFAR-10 through the batch loader, ImageNet JPEGs
- * through decode + RandomResizedCrop + flip + normalize on one worker and on
- * every core, and the two JPEG decoders alone.
+ * through the train and eval transforms (ours exact, ours fast, torchvision)
+ * on one worker and on every core, and the two JPEG decoders alone.
  *
  * @param options quick, log
  * @returns one row per pipeline
@@ -39,6 +39,7 @@ export async function benchData(options: DataOptions): Promise<DataResult[]> {
     images: quick ? 8 : 32,
     samples: quick ? 48 : 192,
     batches: quick ? 30 : 100,
+    rounds: quick ? 1 : 2,
     log: options.log,
   });
   const rows: DataResult[] = [];
@@ -56,16 +57,43 @@ export async function benchData(options: DataOptions): Promise<DataResult[]> {
     "loader b128, crop + flip + normalize",
     raw.cifar10_train_b128_batches_s * 128,
   );
-  add(
-    "imagenet",
-    "JPEG decode + RandomResizedCrop 224 + flip, 1 worker",
-    raw.imagenet_train_1core_img_s,
-  );
-  add(
-    "imagenet",
-    `JPEG decode + RandomResizedCrop 224 + flip, ${raw.workers} workers`,
-    raw.imagenet_train_allcores_img_s,
-  );
+  // ImageNet: ours (exact = torchvision's arithmetic, fast = libvips does the
+  // pixel work) beside torchvision's ImageFolder + DataLoader on the same files.
+  const transforms = {
+    train: "RandomResizedCrop 224 + flip",
+    eval: "Resize 256 + CenterCrop 224",
+  } as const;
+  const impls = {
+    exact: "ours, exact",
+    fast: "ours, fast (libvips)",
+    torchvision: "torchvision ImageFolder + DataLoader",
+  } as const;
+  for (const kind of ["train", "eval"] as const) {
+    for (const workers of [...new Set([1, raw.workers])]) {
+      const peer = raw[`imagenet_${kind}_torchvision_${workers}w_img_s`];
+      for (const impl of ["exact", "fast", "torchvision"] as const) {
+        const v = raw[`imagenet_${kind}_${impl}_${workers}w_img_s`];
+        const perCpu = raw[`imagenet_${kind}_${impl}_${workers}w_img_cpu_s`];
+        const peerCpu = raw[`imagenet_${kind}_torchvision_${workers}w_img_cpu_s`];
+        const notes: string[] = [];
+        if (impl !== "torchvision" && v !== undefined && peer) {
+          notes.push(`×${(v / peer).toFixed(2)} torchvision`);
+        }
+        if (perCpu !== undefined) {
+          notes.push(
+            `${perCpu.toFixed(0)} img per CPU-s` +
+              (impl !== "torchvision" && peerCpu ? `, ×${(perCpu / peerCpu).toFixed(2)}` : ""),
+          );
+        }
+        add(
+          "imagenet (330–500 px JPEG q90)",
+          `${transforms[kind]}, ${impls[impl]}, ${workers} worker${workers > 1 ? "s" : ""}` +
+            (notes.length ? ` (${notes.join("; ")})` : ""),
+          v,
+        );
+      }
+    }
+  }
   add("imagenet", "JPEG decode only (sharp, 500×375)", raw.decode_sharp_img_s);
   add("imagenet", "JPEG decode only (@jsquash/jpeg, 500×375)", raw.decode_jsquash_img_s);
   return rows;

@@ -53,6 +53,10 @@ export interface TrainConfig {
   test_limit?: number;
   /** Do not download missing datasets. */
   no_download: boolean;
+  /** ImageNet decode workers (default: cores − 1, at least 1; 0 decodes on the main thread). */
+  workers?: number;
+  /** ImageNet: crop, resize and flip in libvips instead of torchvision's exact arithmetic. */
+  data_fast: boolean;
 }
 
 interface FlagSpec {
@@ -129,6 +133,16 @@ const FLAGS: Record<string, FlagSpec> = {
   "train-limit": { type: "string", help: "use only the first N training samples", kind: "int" },
   "test-limit": { type: "string", help: "use only the first N test samples", kind: "int" },
   "no-download": { type: "boolean", default: false, help: "never download missing datasets" },
+  workers: {
+    type: "string",
+    help: "ImageNet decode workers (default: cores − 1; 0 = main thread)",
+    kind: "int",
+  },
+  "data-fast": {
+    type: "boolean",
+    default: false,
+    help: "ImageNet: crop/resize/flip in libvips (pixels ~0.2/255 from torchvision's)",
+  },
   help: { type: "boolean", default: false, help: "show this help" },
 };
 
@@ -249,6 +263,8 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     train_limit: optional("train-limit"),
     test_limit: optional("test-limit"),
     no_download: values["no-download"] as boolean,
+    workers: optional("workers"),
+    data_fast: values["data-fast"] as boolean,
   };
   if (config.arch === "fcn" && config.depth < 2) {
     throw new UsageError(
@@ -272,6 +288,7 @@ export const RESUMABLE: ReadonlySet<keyof TrainConfig> = new Set<keyof TrainConf
   "export",
   "data_dir",
   "no_download",
+  "workers",
   "cpu",
   "distribute",
   "out",

@@ -46,6 +46,9 @@ export async function openSplit(config: TrainConfig, split: "train" | "test"): P
     split,
     dataDir: config.data_dir,
     download: !config.no_download,
+    // One core stays with the trainer (and the GPU driver's thread).
+    workers: config.workers ?? Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1),
+    exact: !config.data_fast,
   });
   const limit = split === "train" ? config.train_limit : config.test_limit;
   return limit ? new Subset(ds, limit) : ds;

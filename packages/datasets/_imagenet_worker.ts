@@ -1,16 +1,20 @@
-// Web Worker decoding JPEGs and applying the ImageNet transform (private).
+// Web Worker decoding images and applying the ImageNet transform (private).
 
-import { type DecoderName, type JpegDecoder, loadDecoder } from "./jpeg.ts";
-import { imagenetTransform, type ImageTransformConfig } from "./_pipeline.ts";
-import { Normalizer } from "./transforms.ts";
-import { readAt } from "./_tar.ts";
+import type { DecoderName } from "./jpeg.ts";
+import {
+  type ImageProcessor,
+  imageProcessor,
+  type ImageTransformConfig,
+  processItems,
+  type WorkItem,
+} from "./_pipeline.ts";
 
 /** A unit of work: some samples of one batch. */
 export interface WorkRequest {
   id: number;
   decoder?: DecoderName;
   config: ImageTransformConfig;
-  items: { path: string; offset: number; size: number; seed: number }[];
+  items: WorkItem[];
 }
 
 /** The answer: normalized CHW floats for the samples that decoded. */
@@ -22,42 +26,19 @@ export interface WorkResponse {
   fatal?: string;
 }
 
-let decoderP: Promise<JpegDecoder> | undefined;
-let normalizer: Normalizer | undefined;
+const processors = new Map<string, Promise<ImageProcessor>>();
 let chain: Promise<void> = Promise.resolve();
 
 async function handle(req: WorkRequest): Promise<WorkResponse> {
-  const cfg = req.config;
-  decoderP ??= loadDecoder(req.decoder);
-  const decode = await decoderP;
-  normalizer ??= new Normalizer(
-    cfg.normalize ? cfg : { mean: [0, 0, 0], std: [1, 1, 1] },
-  );
-  const plane = 3 * cfg.cropSize * cfg.cropSize;
-  const images = new Float32Array(req.items.length * plane);
-  const ok = new Uint8Array(req.items.length);
-  const errors: string[] = [];
-  for (let k = 0; k < req.items.length; k++) {
-    const it = req.items[k];
-    const where = it.offset >= 0 ? `${it.path} at byte ${it.offset}` : it.path;
-    let bytes: Uint8Array;
-    try {
-      bytes = it.offset >= 0
-        ? await readAt(it.path, it.offset, it.size)
-        : await Deno.readFile(it.path);
-    } catch (e) {
-      errors.push(`${where}: cannot read (${(e as Error).message})`);
-      continue;
-    }
-    try {
-      const img = await decode(bytes);
-      normalizer.apply(imagenetTransform(img, cfg, it.seed), images, k * plane);
-      ok[k] = 1;
-    } catch (e) {
-      errors.push(`${where}: not a decodable JPEG (${(e as Error).message})`);
-    }
+  const key = JSON.stringify([req.config, req.decoder]);
+  let p = processors.get(key);
+  if (!p) {
+    p = imageProcessor(req.config, req.decoder);
+    p.catch(() => processors.delete(key));
+    processors.set(key, p);
   }
-  return { id: req.id, images, ok, errors };
+  const plane = 3 * req.config.cropSize * req.config.cropSize;
+  return { id: req.id, ...await processItems(await p, plane, req.items) };
 }
 
 /** The worker global scope, typed without triple-slash lib directives (banned on JSR). */
@@ -80,6 +61,7 @@ scope.onmessage = (e: MessageEvent<WorkRequest>) => {
         fatal: (err as Error).message,
       };
     }
+    // The pixels move to the main thread without a copy.
     scope.postMessage(res, [res.images.buffer as ArrayBuffer]);
   });
 };

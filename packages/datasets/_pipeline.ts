@@ -1,8 +1,11 @@
 // ImageNet per-image transform shared by the worker and the main thread (private).
 
+import { type DecoderName, type JpegDecoder, loadDecoder, loadFastTransform } from "./jpeg.ts";
 import { Random } from "./rng.ts";
+import { readAt } from "./_tar.ts";
 import {
   centerCropBox,
+  Normalizer,
   randomResizedCropParams,
   type RawImage,
   resizedCrop,
@@ -21,6 +24,8 @@ export interface ImageTransformConfig {
   mean: number[];
   std: number[];
   normalize: boolean;
+  /** torchvision's arithmetic in JS (true) or the libvips fast path (false). */
+  exact: boolean;
 }
 
 /** Applies the train or test transform; returns uint8 CHW of cropSize². */
@@ -44,4 +49,93 @@ export function imagenetTransform(
   const size = resizeShorterSide(img, cfg.resizeSize);
   const window = centerCropBox(size, s);
   return resizedCrop(img, { ...size, window, antialias: cfg.antialias });
+}
+
+/** Decodes, transforms and normalizes one image into `out` at `offset` (CHW floats). */
+export type ImageProcessor = (
+  bytes: Uint8Array,
+  seed: number,
+  out: Float32Array,
+  offset: number,
+) => Promise<void>;
+
+/**
+ * The per-image work for a config: the exact path (decode, then
+ * torchvision's resampling in JS) or the fast one (one libvips pipeline).
+ * Both draw the same crop boxes and flips from the same seed.
+ */
+export async function imageProcessor(
+  cfg: ImageTransformConfig,
+  decoder?: DecoderName,
+): Promise<ImageProcessor> {
+  const normalizer = new Normalizer(
+    cfg.normalize ? cfg : { mean: [0, 0, 0], std: [1, 1, 1] },
+  );
+  if (cfg.exact) {
+    const decode = await loadDecoder(decoder);
+    return async (bytes, seed, out, offset) => {
+      normalizer.apply(imagenetTransform(await decode(bytes), cfg, seed), out, offset);
+    };
+  }
+  const fast = await loadFastTransform();
+  let decode: JpegDecoder | undefined;
+  return async (bytes, seed, out, offset) => {
+    const hwc = await fast(bytes, cfg, (size) => {
+      const rng = new Random(seed);
+      const box = randomResizedCropParams(rng, { ...size, scale: cfg.scale, ratio: cfg.ratio });
+      return { box, flip: rng.next() < 0.5 };
+    });
+    if (hwc) {
+      return normalizer.applyHwc(hwc.data, out, { ...hwc, size: cfg.cropSize, offset });
+    }
+    decode ??= await loadDecoder("sharp");
+    normalizer.apply(imagenetTransform(await decode(bytes), cfg, seed), out, offset);
+  };
+}
+
+/** One sample to load: a file, or a byte range of a shard, and its transform seed. */
+export interface WorkItem {
+  path: string;
+  offset: number;
+  size: number;
+  seed: number;
+}
+
+/**
+ * Runs the items of one request: reads each file (or shard range) and
+ * processes it; a file that cannot be read or decoded is reported in
+ * `errors` and left out (`ok` 0), never thrown.
+ */
+export async function processItems(
+  process: ImageProcessor,
+  plane: number,
+  items: readonly WorkItem[],
+): Promise<{ images: Float32Array; ok: Uint8Array; errors: string[] }> {
+  const images = new Float32Array(items.length * plane);
+  const ok = new Uint8Array(items.length);
+  const errors: string[] = [];
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k];
+    const where = it.offset >= 0 ? `${it.path} at byte ${it.offset}` : it.path;
+    let bytes: Uint8Array;
+    try {
+      bytes = it.offset >= 0
+        ? await readAt(it.path, it.offset, it.size)
+        : await Deno.readFile(it.path);
+    } catch (e) {
+      errors.push(`${where}: cannot read (${(e as Error).message})`);
+      continue;
+    }
+    if (bytes.length === 0) {
+      errors.push(`${where}: not a decodable image (empty file)`);
+      continue;
+    }
+    try {
+      await process(bytes, it.seed, images, k * plane);
+      ok[k] = 1;
+    } catch (e) {
+      errors.push(`${where}: not a decodable image (${(e as Error).message})`);
+    }
+  }
+  return { images, ok, errors };
 }

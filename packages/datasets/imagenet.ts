@@ -9,12 +9,16 @@
 
 import type { Dataset, LoadOptions, LoadResult } from "./array_dataset.ts";
 import { type DatasetInfo, datasetInfo, type Split } from "./info.ts";
-import { type DecoderName, type JpegDecoder, loadDecoder } from "./jpeg.ts";
-import { imagenetTransform, type ImageTransformConfig } from "./_pipeline.ts";
+import type { DecoderName } from "./jpeg.ts";
+import {
+  type ImageProcessor,
+  imageProcessor,
+  type ImageTransformConfig,
+  processItems,
+} from "./_pipeline.ts";
 import type { WorkRequest, WorkResponse } from "./_imagenet_worker.ts";
 import { indexTar, readAt } from "./_tar.ts";
 import { seedFrom } from "./rng.ts";
-import { Normalizer } from "./transforms.ts";
 
 /** One image: a file, or a byte range of a tar shard. */
 export interface ImageSample {
@@ -36,14 +40,17 @@ export interface ImageIndex {
   samples: ImageSample[];
 }
 
-const JPEG_EXT = /\.(jpe?g)$/i;
+/** torchvision's `IMG_EXTENSIONS` that libvips reads (not .ppm/.pgm/.bmp); the content decides the decoder. */
+const IMAGE_EXT = /\.(jpe?g|png|webp|tiff?)$/i;
 
 function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
- * Lists `dir/<class>/*.jpg|*.jpeg` like torchvision's ImageFolder.
+ * Lists `dir/<class>/*.jpg|*.jpeg|*.png|*.webp|*.tif|*.tiff` like
+ * torchvision's ImageFolder (a class folder without images is an error, as
+ * there).
  *
  * @param dir The split folder.
  * @returns Classes (sorted folder names) and samples.
@@ -66,11 +73,11 @@ export async function scanImageFolder(dir: string): Promise<ImageIndex> {
     const cdir = `${dir}/${classes[label]}`;
     const names: string[] = [];
     for await (const e of Deno.readDir(cdir)) {
-      if (e.isFile && JPEG_EXT.test(e.name)) names.push(e.name);
+      if (e.isFile && IMAGE_EXT.test(e.name)) names.push(e.name);
     }
     if (names.length === 0) {
       throw new Error(
-        `Cannot use class folder ${cdir}: it contains no .JPEG/.jpg files; add images or remove the folder.`,
+        `Cannot use class folder ${cdir}: it contains no images (.JPEG, .jpg, .png, .webp, .tif); add images or remove the folder.`,
       );
     }
     names.sort(byCodePoint);
@@ -154,8 +161,17 @@ export interface ImageNetOptions {
   normalize?: boolean;
   /** Decoder workers (default `navigator.hardwareConcurrency`; 0 decodes on the main thread). */
   workers?: number;
-  /** JPEG decoder (default sharp, falling back to @jsquash/jpeg). */
+  /** JPEG decoder of the exact path (default sharp, falling back to @jsquash/jpeg). */
   decoder?: DecoderName;
+  /**
+   * torchvision's arithmetic (default true): decode, then PIL's antialiased
+   * bilinear in JS, bit-for-bit within 1/255. `false` selects the native
+   * fast path: libvips crops, resizes (triangle filter, its own rounding,
+   * JPEG shrink-on-load for large crops) and flips in C, with the same crop
+   * boxes and flips; pixels differ from torchvision's by about 1/255 on
+   * average (see README.md). It needs sharp.
+   */
+  exact?: boolean;
   /** Number of classes (default: class folders, or max label + 1 for shards). */
   classes?: number;
   /** Split recorded in the dataset (default "train"). */
@@ -181,27 +197,35 @@ class WorkerPool {
 
   #start(): void {
     for (let i = 0; i < this.#size; i++) {
-      const w = new Worker(new URL("./_imagenet_worker.ts", import.meta.url), { type: "module" });
-      w.onmessage = (e: MessageEvent<WorkResponse>) => {
-        const p = this.#pending.get(e.data.id);
-        if (!p) return;
-        this.#pending.delete(e.data.id);
-        this.#busy[p.worker]--;
-        if (e.data.fatal) p.reject(new Error(e.data.fatal));
-        else p.resolve(e.data);
-      };
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        for (const [id, p] of this.#pending) {
-          if (p.worker === i) {
-            this.#pending.delete(id);
-            p.reject(new Error(`ImageNet decode worker failed: ${e.message}`));
-          }
-        }
-      };
-      this.#workers.push(w);
+      this.#workers.push(this.#spawn(i));
       this.#busy.push(0);
     }
+  }
+
+  #spawn(i: number): Worker {
+    const w = new Worker(new URL("./_imagenet_worker.ts", import.meta.url), { type: "module" });
+    w.onmessage = (e: MessageEvent<WorkResponse>) => {
+      const p = this.#pending.get(e.data.id);
+      if (!p) return;
+      this.#pending.delete(e.data.id);
+      this.#busy[p.worker]--;
+      if (e.data.fatal) p.reject(new Error(e.data.fatal));
+      else p.resolve(e.data);
+    };
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      // A dead worker never answers: fail its requests and start a fresh one.
+      for (const [id, p] of this.#pending) {
+        if (p.worker === i) {
+          this.#pending.delete(id);
+          p.reject(new Error(`ImageNet decode worker failed: ${e.message}`));
+        }
+      }
+      w.terminate();
+      if (this.#workers[i] === w) this.#workers[i] = this.#spawn(i);
+      this.#busy[i] = 0;
+    };
+    return w;
   }
 
   run(req: Omit<WorkRequest, "id">): Promise<WorkResponse> {
@@ -241,7 +265,7 @@ export class ImageNetDataset implements Dataset {
   #pool?: WorkerPool;
   #workers: number;
   #decoder?: DecoderName;
-  #local?: { decode: Promise<JpegDecoder>; normalizer: Normalizer };
+  #local?: Promise<ImageProcessor>;
 
   /**
    * Creates the dataset from an index.
@@ -274,6 +298,7 @@ export class ImageNetDataset implements Dataset {
       mean: [...base.mean],
       std: [...base.std],
       normalize: options.normalize ?? true,
+      exact: options.exact ?? true,
     };
     this.#workers = options.workers ?? navigator.hardwareConcurrency ?? 1;
     this.#decoder = options.decoder;
@@ -353,30 +378,10 @@ export class ImageNetDataset implements Dataset {
 
   async #loadLocal(items: WorkRequest["items"]): Promise<WorkResponse> {
     const cfg = this.#config;
-    this.#local ??= {
-      decode: loadDecoder(this.#decoder),
-      normalizer: new Normalizer(cfg.normalize ? cfg : { mean: [0, 0, 0], std: [1, 1, 1] }),
-    };
-    const decode = await this.#local.decode;
+    this.#local ??= imageProcessor(cfg, this.#decoder);
+    this.#local.catch(() => this.#local = undefined);
     const plane = 3 * cfg.cropSize * cfg.cropSize;
-    const images = new Float32Array(items.length * plane);
-    const ok = new Uint8Array(items.length);
-    const errors: string[] = [];
-    for (let k = 0; k < items.length; k++) {
-      const it = items[k];
-      const where = it.offset >= 0 ? `${it.path} at byte ${it.offset}` : it.path;
-      try {
-        const bytes = it.offset >= 0
-          ? await readAt(it.path, it.offset, it.size)
-          : await Deno.readFile(it.path);
-        const img = await decode(bytes);
-        this.#local.normalizer.apply(imagenetTransform(img, cfg, it.seed), images, k * plane);
-        ok[k] = 1;
-      } catch (e) {
-        errors.push(`${where}: not a decodable JPEG (${(e as Error).message})`);
-      }
-    }
-    return { id: 0, images, ok, errors };
+    return { id: 0, ...await processItems(await this.#local, plane, items) };
   }
 
   /** Terminates the decode workers. */

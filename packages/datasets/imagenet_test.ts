@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./_test_util.ts";
 import { ImageNetDataset, openImageNet, scanImageFolder } from "./imagenet.ts";
-import { encodeJpeg, loadDecoder, syntheticImage } from "./jpeg.ts";
+import { cmykToRgb, encodeJpeg, jpegComponents, loadDecoder, syntheticImage } from "./jpeg.ts";
 import { openDataset } from "./dataset.ts";
 import { createLoader, type EpochStats } from "./loader.ts";
 import { makeTar } from "./_tar.ts";
@@ -89,7 +89,7 @@ Deno.test("ImageNet: undecodable JPEGs are skipped and counted at epoch end; emp
       assertEquals(stats?.skipped, 2);
       assertEquals(loader.lastEpoch?.samples, 6);
       assert(
-        stats!.errors.some((e) => e.includes("broken.JPEG") && e.includes("not a decodable JPEG")),
+        stats!.errors.some((e) => e.includes("broken.JPEG") && e.includes("not a decodable image")),
       );
       assert(stats!.errors.some((e) => e.includes("truncated.JPEG")));
     } finally {
@@ -98,7 +98,7 @@ Deno.test("ImageNet: undecodable JPEGs are skipped and counted at epoch end; emp
     await Deno.mkdir(`${root}/imagenet/train/n00_empty`);
     await assertRejects(
       () => openImageNet(`${root}/imagenet/train`),
-      /Cannot use class folder .*n00_empty: it contains no \.JPEG\/\.jpg files/,
+      /Cannot use class folder .*n00_empty: it contains no images/,
     );
     await assertRejects(
       () => openDataset("imagenet", { dataDir: `${root}/none`, searchSystem: false }),
@@ -178,4 +178,109 @@ Deno.test("JPEG decoders agree (sharp vs jsquash) within JPEG IDCT differences",
   assert(maxd <= 8, `max diff ${maxd}`);
   await assertRejects(() => s(new Uint8Array([1, 2, 3])), /./);
   await assertRejects(() => j(new Uint8Array([1, 2, 3])), /./);
+});
+
+/** Writes an odd-files class folder: gray, CMYK, PNG-as-.JPEG, empty and truncated files. */
+async function writeOddFiles(dir: string): Promise<void> {
+  const sharp = (await import("sharp")).default;
+  const img = syntheticImage({ width: 60, height: 44 }, 5);
+  const raw = sharp(img.data, { raw: { width: 60, height: 44, channels: 4 } }).removeAlpha();
+  await Deno.mkdir(`${dir}/odd`, { recursive: true });
+  await Deno.writeFile(
+    `${dir}/odd/gray.JPEG`,
+    await raw.clone().toColourspace("b-w").jpeg().toBuffer(),
+  );
+  await Deno.writeFile(
+    `${dir}/odd/cmyk.JPEG`,
+    await raw.clone().toColourspace("cmyk").jpeg().toBuffer(),
+  );
+  await Deno.writeFile(`${dir}/odd/png.JPEG`, await raw.clone().png().toBuffer());
+  await Deno.writeFile(`${dir}/odd/empty.JPEG`, new Uint8Array(0));
+  await Deno.writeFile(`${dir}/odd/truncated.JPEG`, jpegs[2].subarray(0, jpegs[2].length >> 1));
+  await Deno.writeFile(`${dir}/odd/x_ok.JPEG`, jpegs[1]);
+}
+
+Deno.test("ImageNet odd files as PIL treats them: gray, CMYK, PNG named .JPEG decode; empty and truncated are skipped and counted", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await writeOddFiles(root);
+    const decode = await loadDecoder("sharp");
+    const gray = await decode(await Deno.readFile(`${root}/odd/gray.JPEG`));
+    assertEquals([gray.channels, gray.width, gray.height], [3, 60, 44]);
+    assert(gray.data[0] === gray.data[1] && gray.data[1] === gray.data[2]);
+    // CMYK goes through PIL's formula, not libvips's ICC profile.
+    const cmykBytes = await Deno.readFile(`${root}/odd/cmyk.JPEG`);
+    assertEquals(jpegComponents(cmykBytes), 4);
+    assertEquals(jpegComponents(jpegs[0]), 3);
+    const cmyk = await decode(cmykBytes);
+    const sharp = (await import("sharp")).default;
+    const rawCmyk = await sharp(cmykBytes).pipelineColourspace("cmyk").toColourspace("cmyk").raw()
+      .toBuffer();
+    assertEquals(cmyk.data, cmykToRgb(rawCmyk, 60 * 44));
+    for (const exact of [true, false]) {
+      const ds = await openImageNet(root, { cropSize: 16, workers: 2, exact });
+      try {
+        assertEquals(ds.length, 6);
+        let stats: EpochStats | undefined;
+        let seen = 0;
+        for await (const b of createLoader(ds, { batchSize: 4, onEpochEnd: (s) => stats = s })) {
+          seen += b.size;
+          assert(b.images.every(Number.isFinite));
+        }
+        assertEquals([seen, stats?.skipped], [4, 2], `exact ${exact}`);
+        assert(stats!.errors.some((e) => e.includes("empty.JPEG") && e.includes("empty file")));
+        assert(stats!.errors.some((e) => e.includes("truncated.JPEG")));
+      } finally {
+        ds.close();
+      }
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cmykToRgb matches PIL's convert('RGB')", () => {
+  // PIL 9: Image.fromarray(CMYK [[0,200,0,40],[30,200,0,40]]).convert("RGB").
+  assertEquals(
+    Array.from(cmykToRgb(new Uint8Array([0, 200, 0, 40, 30, 200, 0, 40]), 2)),
+    [215, 46, 215, 190, 46, 215],
+  );
+});
+
+Deno.test("ImageNet fast path: same boxes and flips as the exact one, pixels within about 1/255", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const samples = [];
+    for (let i = 0; i < 8; i++) {
+      const width = 240 + 29 * i;
+      const height = 250 + 17 * ((i * 3) % 8);
+      const path = `${root}/${i}.JPEG`;
+      await Deno.writeFile(
+        path,
+        await encodeJpeg(syntheticImage({ width, height }, i), { quality: 90 }),
+      );
+      samples.push({ path, offset: -1, size: 0, label: i });
+    }
+    const index = { classes: samples.map((_, i) => String(i)), samples };
+    const idx = samples.map((_, i) => i);
+    for (const split of ["train", "test"] as const) {
+      const exact = new ImageNetDataset(index, { split, workers: 0 });
+      const fast = new ImageNetDataset(index, { split, workers: 0, exact: false });
+      const a = await exact.load(idx, { seed: 7, epoch: 0 });
+      const b = await fast.load(idx, { seed: 7, epoch: 0 });
+      assertEquals([a.size, b.size], [8, 8]);
+      assertEquals(b.labels, a.labels);
+      // Mean |difference| in 0..255 levels (undoing Normalize's std).
+      const plane = 224 * 224;
+      const std = [0.229, 0.224, 0.225];
+      let sum = 0;
+      for (let i = 0; i < a.images.length; i++) {
+        sum += Math.abs(a.images[i] - b.images[i]) * std[Math.floor(i / plane) % 3] * 255;
+      }
+      const mean = sum / a.images.length;
+      assert(mean < 1, `${split}: mean |fast − exact| ${mean.toFixed(3)} levels`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

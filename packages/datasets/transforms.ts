@@ -139,6 +139,47 @@ export class Normalizer {
       for (let i = 0; i < plane; i++) out[offset + base + i] = t[image[base + i]];
     }
   }
+
+  /**
+   * Like {@linkcode Normalizer.apply} for an interleaved (HWC) uint8 image,
+   * writing CHW floats of a `size × size` window of it: the layout change
+   * and the crop are folded into the table lookup.
+   *
+   * @param image uint8 HWC pixels with as many channels as tables.
+   * @param out Destination buffer with room for `channels × size²` floats from `options.offset`.
+   * @param options The window (`size`, `left`, `top`), the image width and the offset in `out`.
+   */
+  applyHwc(image: Uint8Array, out: Float32Array, options: HwcWindowOptions): void {
+    const c = this.tables.length;
+    const { size, width } = options;
+    const left = options.left ?? 0;
+    const top = options.top ?? 0;
+    const offset = options.offset ?? 0;
+    const plane = size * size;
+    for (let ch = 0; ch < c; ch++) {
+      const t = this.tables[ch];
+      const base = offset + ch * plane;
+      for (let y = 0; y < size; y++) {
+        let j = ((top + y) * width + left) * c + ch;
+        const o = base + y * size;
+        for (let x = 0; x < size; x++, j += c) out[o + x] = t[image[j]];
+      }
+    }
+  }
+}
+
+/** The window of {@linkcode Normalizer.applyHwc}. */
+export interface HwcWindowOptions {
+  /** Side of the square window (the output is `size × size`). */
+  size: number;
+  /** Width of the HWC image in pixels. */
+  width: number;
+  /** Column of the window's left edge (default 0). */
+  left?: number;
+  /** Row of the window's top edge (default 0). */
+  top?: number;
+  /** Index in `out` of the first value written (default 0). */
+  offset?: number;
 }
 
 /** Options for {@linkcode randomCropParams}. */
