@@ -29,6 +29,8 @@ export interface TrainConfig {
   distribute: boolean;
   /** Run on the CPU reference backend instead of WebGPU. */
   cpu: boolean;
+  /** The WebGPU implementation: Deno's own (wgpu) or Chrome's (Dawn, from npm `webgpu`). */
+  webgpu: "deno" | "dawn";
   /** AGD gain. */
   gain: number;
   /** agd | sgd | adam. */
@@ -98,6 +100,12 @@ const FLAGS: Record<string, FlagSpec> = {
   width: { type: "string", default: "256", help: "fcn width", kind: "int" },
   distribute: { type: "boolean", default: false, help: "data-parallel over MPI ranks (mpirun)" },
   cpu: { type: "boolean", default: false, help: "use the CPU reference backend instead of WebGPU" },
+  webgpu: {
+    type: "string",
+    default: "deno",
+    help: "WebGPU implementation: Deno's own (wgpu) or Chrome's (Dawn)",
+    choices: ["deno", "dawn"],
+  },
   gain: {
     type: "string",
     default: "1.0",
@@ -251,6 +259,7 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     width: positive("width", num("width")),
     distribute: values.distribute as boolean,
     cpu: values.cpu as boolean,
+    webgpu: values.webgpu as TrainConfig["webgpu"],
     gain: positive("gain", num("gain", "number")),
     optimizer: values.optimizer as TrainConfig["optimizer"],
     lr: positive("lr", num("lr", "number")),
@@ -290,6 +299,7 @@ export const RESUMABLE: ReadonlySet<keyof TrainConfig> = new Set<keyof TrainConf
   "no_download",
   "workers",
   "cpu",
+  "webgpu",
   "distribute",
   "out",
   "resume",

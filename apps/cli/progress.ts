@@ -45,6 +45,7 @@ export class Progress {
   #start = 0;
   #lastLine = 0;
   #printedValues = false;
+  #lastDone = -1;
 
   /** @param tty redraw in place (default: whether stdout is a terminal) */
   constructor(tty = Deno.stdout.isTerminal()) {
@@ -63,6 +64,7 @@ export class Progress {
     this.#start = performance.now();
     this.#lastLine = this.#start;
     this.#printedValues = false;
+    this.#lastDone = -1;
   }
 
   /** Reports that `done` steps have finished; call it again when new values have been read. */
@@ -81,11 +83,13 @@ export class Progress {
       const bar = "█".repeat(filled) + "░".repeat(width - filled);
       this.#write(`\r\x1b[2K${this.#label} ${bar} ${done}/${this.#total} ${stats}`);
     } else if (
-      now - this.#lastLine > 5_000 || (known && !this.#printedValues) || done === this.#total
+      now - this.#lastLine > 5_000 || (known && !this.#printedValues) ||
+      (done === this.#total && this.#lastDone !== done)
     ) {
       // A log gets its first line as soon as the first values are known, then one per 5 s.
       this.#lastLine = now;
       this.#printedValues ||= known;
+      this.#lastDone = done;
       this.#write(`${this.#label} ${done}/${this.#total} ${stats}\n`);
     }
   }

@@ -185,7 +185,7 @@ async function trainOn(
     options = { ...options, signal: dist.agree(options.signal) };
   }
   if (config.cpu) setBackend(cpu());
-  else await useWebGPU();
+  else await useWebGPU({ implementation: config.webgpu });
   const progress = rank0 ? options.progress ?? new Progress() : new QuietProgress();
   if (dist) {
     progress.log(
