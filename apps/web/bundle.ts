@@ -5,7 +5,7 @@
  * is read from the files themselves (path, size and modification time of
  * every source under the watched folders) at each request, so a served
  * bundle is never older than the sources; building takes about a second,
- * a check a few milliseconds.
+ * a check 10–40 ms (about 150 files).
  *
  * @module
  */
@@ -101,7 +101,9 @@ export class PageBundle {
     return built.fingerprint === fingerprint ? built.code : await this.get();
   }
 
-  async #build(fingerprint: string): Promise<{ fingerprint: string; code: Uint8Array<ArrayBuffer> }> {
+  async #build(
+    fingerprint: string,
+  ): Promise<{ fingerprint: string; code: Uint8Array<ArrayBuffer> }> {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["bundle", "--platform", "browser", this.#entry.pathname],
       cwd: this.#cwd,

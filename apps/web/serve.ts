@@ -146,7 +146,10 @@ export async function startServer(options: ServerOptions = {}): Promise<WebServe
   const resolve = async (
     path: string,
   ): Promise<
-    { file: URL | string } | { json: string } | { script: () => Promise<Uint8Array<ArrayBuffer>> } | undefined
+    | { file: URL | string }
+    | { json: string }
+    | { script: () => Promise<Uint8Array<ArrayBuffer>> }
+    | undefined
   > => {
     if (routes[path]) return { file: routes[path] };
     if (path === "/train.js") return { script: () => trainBundle.get() };

@@ -383,7 +383,11 @@ export class TabTrainer {
    */
   async run(callbacks: TrainCallbacks = {}): Promise<EpochRecord[]> {
     const { epochs, trainBs, readEvery, testEvery } = this.settings;
-    const loader = createLoader(this.train, { batchSize: trainBs, shuffle: true, seed: this.settings.seed });
+    const loader = createLoader(this.train, {
+      batchSize: trainBs,
+      shuffle: true,
+      seed: this.settings.seed,
+    });
     const perEpoch = loader.length;
     const done: EpochRecord[] = [];
     let trainSeconds = 0; // excluding evaluations
@@ -392,6 +396,7 @@ export class TabTrainer {
     for (let epoch = this.epochsDone; epoch < epochs; epoch++) {
       loader.epoch = epoch;
       const epochStart = performance.now();
+      const secondsBefore = trainSeconds;
       const stats = new StepStats();
       const reads: Promise<void>[] = [];
       let last = { loss: 0, correct: 0, etaSum: 0, samples: 0, steps: 0 };
@@ -459,7 +464,12 @@ export class TabTrainer {
             lap();
             const t = await this.evaluate();
             lapStart = performance.now();
-            callbacks.onTest?.({ epoch, globalStep: this.globalStep, stepsPerEpoch: perEpoch, ...t });
+            callbacks.onTest?.({
+              epoch,
+              globalStep: this.globalStep,
+              stepsPerEpoch: perEpoch,
+              ...t,
+            });
           }
           if (performance.now() - lastYield > 50) {
             await yieldToEventLoop();
@@ -474,7 +484,12 @@ export class TabTrainer {
         trainedSamples += samples;
         if (callbacks.signal?.aborted && step < perEpoch) return done;
         const test = await this.evaluate();
-        callbacks.onTest?.({ epoch, globalStep: this.globalStep, stepsPerEpoch: perEpoch, ...test });
+        callbacks.onTest?.({
+          epoch,
+          globalStep: this.globalStep,
+          stepsPerEpoch: perEpoch,
+          ...test,
+        });
         const record: EpochRecord = {
           epoch: epoch + 1,
           eta_min: total.etaMin,
@@ -484,7 +499,7 @@ export class TabTrainer {
           train_acc: total.correct / samples,
           test_loss: test.loss,
           test_acc: test.acc,
-          samples_per_s: trainedSamples / Math.max(trainSeconds, 1e-9),
+          samples_per_s: samples / Math.max(trainSeconds - secondsBefore, 1e-9),
           seconds: (performance.now() - epochStart) / 1000,
         };
         this.epochsDone = epoch + 1;

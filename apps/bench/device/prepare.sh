@@ -7,11 +7,31 @@
 #   .gpu-bench/deno.gz         this Deno binary, compressed (~40 MB)
 #   .gpu-bench/gl/*.deb        the Vulkan loader, unpacked there if it has none
 #   .gpu-bench/commit          the commit the bundle was built from
+#   .gpu-bench/tests.txt       the test files that run on WebGPU (run.sh runs them first)
+#   .gpu-bench/deno-dir.txz    a Deno cache holding those tests' packages (npm webgpu for
+#                              Dawn cut to linux-x64), so they run offline
 set -eu
 deno bundle --platform deno --quiet apps/bench/gpu.ts -o apps/bench/gpu.bundle.js
 mkdir -p .gpu-bench/gl
 gzip -c "$(command -v deno)" > .gpu-bench/deno.gz
 git rev-parse --short HEAD > .gpu-bench/commit
+# Correctness before speed: every test file with WebGPU tests, and their packages.
+git ls-files '*_test.ts' | xargs grep -l -E 'GPU_DEVICES|useWebGPU|hasWebGPU' |
+  grep -v -E '^apps/(bench|web)/|^tests/browser_test.ts' > .gpu-bench/tests.txt
+cache=/tmp/agd-gpu-test-deno-dir
+rm -rf "$cache"
+# shellcheck disable=SC2046
+DENO_DIR="$cache" deno cache --quiet $(cat .gpu-bench/tests.txt)
+DENO_DIR="$cache" deno cache --quiet npm:webgpu@0.6.2
+# Deno caches every npm package of the workspace; these few are what the carry
+# limit (64 MiB) cannot hold and no WebGPU test imports (peers, browsers, bundlers).
+npm="$cache/npm/registry.npmjs.org"
+rm -rf "$npm/@tensorflow" "$npm/onnxruntime-web" "$npm/playwright-core" "$npm/@esbuild" \
+  "$npm/esbuild" "$npm/core-js" "$npm/vite" "$npm/rollup" "$npm/@rollup" "$npm/@jax-js"
+for d in "$npm"/webgpu/*/dist/*; do
+  [ "$(basename "$d")" = linux-x64 ] || rm -rf "$d"
+done
+tar -C "$cache" -cJf .gpu-bench/deno-dir.txz .
 # The device's README: bring the loader for the machine's architecture (amd64).
 lists=/tmp/agd-amd64-lists
 mkdir -p "$lists/partial"

@@ -16,5 +16,16 @@ gunzip -c .gpu-bench/deno.gz > /tmp/agd-deno
 chmod +x /tmp/agd-deno
 export DENO_DIR=/tmp/agd-deno-dir NO_COLOR=1 AGD_COMMIT="$(cat .gpu-bench/commit)"
 (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true) > "$out/gpu.txt" 2>&1
+# Correctness first: the WebGPU tests, on each implementation that starts here
+# (test names end in "(webgpu:deno)" / "(webgpu:dawn)"); a failure is reported,
+# and the bench still runs so the session's figures are not lost.
+if [ -f .gpu-bench/deno-dir.txz ]; then
+  mkdir -p /tmp/agd-test-deno-dir
+  tar -C /tmp/agd-test-deno-dir -xJf .gpu-bench/deno-dir.txz
+  # shellcheck disable=SC2046
+  (DENO_DIR=/tmp/agd-test-deno-dir timeout 240 /tmp/agd-deno test -A --cached-only \
+    $(cat .gpu-bench/tests.txt) || echo "GPU TESTS FAILED (exit $?)") 2>&1 | tee "$out/tests.txt" |
+    grep -E '^(ok|FAILED) \||GPU TESTS FAILED|\.\.\. FAILED' || true
+fi
 /tmp/agd-deno run -A --unstable-webgpu apps/bench/gpu.bundle.js --out "$out" "$@" 2>&1 |
   tee "$out/log.txt"
