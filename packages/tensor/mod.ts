@@ -33,7 +33,17 @@ export type {
   GpuOutput,
   TextureCopy,
 } from "./backend/webgpu/context.ts";
-export { cpu, getBackend, hasWebGPU, setBackend, useWebGPU, webgpu } from "./device.ts";
+export {
+  cpu,
+  getBackend,
+  hasWebGPU,
+  setBackend,
+  useWebGPU,
+  webgpu,
+  WEBGPU_IMPLEMENTATIONS,
+  type WebGpuChoice,
+  type WebGpuImplementation,
+} from "./device.ts";
 export { backward } from "./autograd/backward.ts";
 export { unbroadcast, VJP_RULES, type VjpContext, type VjpRule } from "./autograd/vjp.ts";
 export * from "./ops/create.ts";
