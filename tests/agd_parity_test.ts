@@ -15,18 +15,16 @@ import {
 import {
   type Backend,
   backward,
-  cpu,
   crossEntropyLoss,
-  hasWebGPU,
   keep,
   mseLoss,
   noGrad,
   Rng,
   tensor,
   tidy,
-  webgpu,
 } from "@agd/tensor";
 import { assertClose } from "../packages/tensor/testing/assert.ts";
+import { TEST_DEVICES } from "../packages/tensor/testing/devices.ts";
 import { type Fixture, loadFixture } from "../packages/tensor/testing/fixtures.ts";
 
 /** The fixture's tiny residual net (see tests/fixtures/README.md). */
@@ -136,18 +134,12 @@ async function checkSteps(
   }
 }
 
-const gpu = await hasWebGPU();
-const backends: [string, () => Promise<Backend>, boolean][] = [
-  ["cpu", () => Promise.resolve(cpu()), false],
-  ["webgpu", () => webgpu(), !gpu],
-];
-
-for (const [name, getBackend, ignore] of backends) {
+for (const device of TEST_DEVICES) {
   Deno.test({
-    name: `AGD on fcn (depth 4, width 32, mse) matches PyTorch for 3 steps (${name})`,
-    ignore,
+    name: `AGD on fcn (depth 4, width 32, mse) matches PyTorch for 3 steps (${device.name})`,
+    ignore: device.ignore,
     fn: async () => {
-      const backend = await getBackend();
+      const backend = await device.backend();
       const fx = await loadFixture("fcn_agd.safetensors");
       const fcn = new Fcn({ depth: 4, width: 32, inputSize: 48, classes: 10 }, {
         rng: new Rng(0),
@@ -160,10 +152,11 @@ for (const [name, getBackend, ignore] of backends) {
   });
 
   Deno.test({
-    name: `AGD on a tiny residual conv net (xent, BatchNorm) matches PyTorch for 2 steps (${name})`,
-    ignore,
+    name:
+      `AGD on a tiny residual conv net (xent, BatchNorm) matches PyTorch for 2 steps (${device.name})`,
+    ignore: device.ignore,
     fn: async () => {
-      const backend = await getBackend();
+      const backend = await device.backend();
       const fx = await loadFixture("tinyres_agd.safetensors");
       const model = new TinyRes({ rng: new Rng(0), backend });
       loadInit(model, fx, backend);

@@ -1,7 +1,8 @@
 // Architectures against PyTorch: parameter and buffer names/shapes/counts from
 // packages/models/testing/torch_reference.json (generated once by
 // torch_reference.py with Debian's python3-torch), a forward + backward of each
-// at a small batch, and checkpoint round trips.
+// at a small batch on each WebGPU implementation (on the CPU reference where
+// there is none), and checkpoint round trips.
 import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
 import {
   createModel,
@@ -16,7 +17,6 @@ import {
   backward,
   cpu,
   encodeSafetensors,
-  hasWebGPU,
   mean,
   noGrad,
   Rng,
@@ -24,9 +24,9 @@ import {
   square,
   tensor,
   tidy,
-  webgpu,
 } from "@agd/tensor";
 import { loadFixture } from "../packages/tensor/testing/fixtures.ts";
+import { FAST_DEVICES } from "../packages/tensor/testing/devices.ts";
 
 interface Reference {
   arch: string;
@@ -84,37 +84,50 @@ Deno.test("resnet50 on ImageNet has 25,502,912 weights (torchvision's 25,557,032
   model.dispose();
 });
 
-const gpu = await hasWebGPU();
-const device = async (): Promise<Backend> => (gpu ? await webgpu() : cpu());
-
-for (const [key, ref] of Object.entries(reference.models)) {
-  if (key === "fcn_d4_w32_in48" || key === "vgg13_cifar10" || key === "vgg19_cifar10") continue;
-  Deno.test(`${key}: forward + backward at batch 2 gives the reference output shape and finite gradients`, async () => {
-    const backend = await device();
-    const model = build(ref, backend);
-    const input = ref.small_input_shape ?? ref.input_shape;
-    const rng = new Rng(1);
-    const x = tensor(rng.normals(input.reduce((a, b) => a * b)), { shape: input, backend });
-    const out = tidy(() => {
-      const y = model.forward(x);
-      backward(mean(square(y)));
-      return y;
+for (const device of FAST_DEVICES) {
+  for (const [key, ref] of Object.entries(reference.models)) {
+    if (key === "fcn_d4_w32_in48" || key === "vgg13_cifar10" || key === "vgg19_cifar10") continue;
+    Deno.test({
+      name:
+        `${key}: forward + backward at batch 2 gives the reference output shape and finite gradients (${device.name})`,
+      ignore: device.ignore,
+      fn: () => forwardBackward(ref, device.backend()),
     });
-    deepStrictEqual([...out.shape], ref.small_output_shape ?? ref.output_shape);
-    const values = await out.data();
-    ok(values.every(Number.isFinite));
-    for (const p of model.parameters()) {
-      ok(p.value.grad, `${p.name} has a gradient`);
-    }
-    const last = model.parameters().at(-1)!;
-    ok((await last.value.grad!.data()).some((v) => v !== 0), `${last.name} gradient is non-zero`);
-    [x, out].forEach((t) => t.dispose());
-    model.dispose();
+  }
+  Deno.test({
+    name:
+      `checkpoint: save → load gives identical outputs in eval mode, with metadata (${device.name})`,
+    ignore: device.ignore,
+    fn: async () => checkpointRoundTrip(await device.backend()),
   });
 }
 
-Deno.test("checkpoint: save → load gives identical outputs in eval mode, with metadata", async () => {
-  const backend = await device();
+/** A forward and backward pass of the model at its small batch. */
+async function forwardBackward(ref: Reference, device: Promise<Backend>): Promise<void> {
+  const backend = await device;
+  const model = build(ref, backend);
+  const input = ref.small_input_shape ?? ref.input_shape;
+  const rng = new Rng(1);
+  const x = tensor(rng.normals(input.reduce((a, b) => a * b)), { shape: input, backend });
+  const out = tidy(() => {
+    const y = model.forward(x);
+    backward(mean(square(y)));
+    return y;
+  });
+  deepStrictEqual([...out.shape], ref.small_output_shape ?? ref.output_shape);
+  const values = await out.data();
+  ok(values.every(Number.isFinite));
+  for (const p of model.parameters()) {
+    ok(p.value.grad, `${p.name} has a gradient`);
+  }
+  const last = model.parameters().at(-1)!;
+  ok((await last.value.grad!.data()).some((v) => v !== 0), `${last.name} gradient is non-zero`);
+  [x, out].forEach((t) => t.dispose());
+  model.dispose();
+}
+
+/** Saves a model in train mode and loads it into another: same outputs in eval mode. */
+async function checkpointRoundTrip(backend: Backend): Promise<void> {
   const dir = await Deno.makeTempDir();
   const a = createModel("resnet18", "cifar10", { backend, seed: 1 });
   const b = createModel("resnet18", "cifar10", { backend, seed: 2 });
@@ -133,7 +146,7 @@ Deno.test("checkpoint: save → load gives identical outputs in eval mode, with 
   a.dispose();
   b.dispose();
   await Deno.remove(dir, { recursive: true });
-});
+}
 
 Deno.test("checkpoint: a PyTorch state dict (the fcn fixture's init weights) loads", async () => {
   const fx = await loadFixture("fcn_agd.safetensors");

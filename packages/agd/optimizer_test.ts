@@ -1,19 +1,11 @@
 // The fused AGD step (agd_terms → agd_eta → agd_update) against the unfused
 // one (Algorithm 1 written with elementwise ops and reductions), on the CPU
-// reference and on WebGPU: same η, same G, same new weights. Then the
+// reference and on each WebGPU implementation: same η, same G, same new weights. Then the
 // optimizers' explicit state.
 import { equal, throws } from "node:assert/strict";
-import {
-  type Backend,
-  cpu,
-  hasWebGPU,
-  Rng,
-  setBackend,
-  type Tensor,
-  tensor,
-  webgpu,
-} from "@agd/tensor";
+import { type Backend, cpu, Rng, setBackend, type Tensor, tensor } from "@agd/tensor";
 import { assertClose } from "../tensor/testing/assert.ts";
+import { TEST_DEVICES } from "../tensor/testing/devices.ts";
 import { Adam, Agd, disposeState, type OptimizerState, Sgd, stateBytes } from "./optimizer.ts";
 import type { LayerShape, ParamRef } from "./param.ts";
 
@@ -35,18 +27,12 @@ function makeParams(backend: Backend): ParamRef[] {
   });
 }
 
-const gpu = await hasWebGPU();
-for (
-  const [name, getBackend, ignore] of [
-    ["cpu", () => Promise.resolve(cpu() as Backend), false],
-    ["webgpu", () => webgpu() as Promise<Backend>, !gpu],
-  ] as const
-) {
+for (const device of TEST_DEVICES) {
   Deno.test({
-    name: `fused AGD step matches the unfused composite (${name})`,
-    ignore,
+    name: `fused AGD step matches the unfused composite (${device.name})`,
+    ignore: device.ignore,
     fn: async () => {
-      const backend = await getBackend();
+      const backend = await device.backend();
       const gain = 2;
       const [params, refParams] = [makeParams(backend), makeParams(backend)];
       const [agd, ref] = [new Agd({ gain }), new Agd({ gain, fused: false })];

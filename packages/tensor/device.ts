@@ -58,16 +58,14 @@ export function webgpu(options: WebGpuChoice = {}): Promise<WebGpuBackend> {
 }
 
 /**
- * Makes a WebGPU backend the default for new tensors and returns it. Without
- * an implementation, keeps the WebGPU backend already in use, if any, else
- * takes Deno's.
+ * Makes the WebGPU backend of an implementation the default for new tensors
+ * and returns it.
  *
- * @param options which implementation
+ * @param options which implementation (default `deno`)
  * @returns the backend now in use
  */
 export async function useWebGPU(options: WebGpuChoice = {}): Promise<WebGpuBackend> {
-  const inUse = current?.name === "webgpu" ? (current as WebGpuBackend).implementation : undefined;
-  const b = await webgpu({ implementation: options.implementation ?? inUse });
+  const b = await webgpu(options);
   current = b;
   return b;
 }

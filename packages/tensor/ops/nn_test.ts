@@ -1,9 +1,9 @@
 // The fused batch norm (bn_stats → batch_norm, gradient batch_norm_grad) and
 // running-statistic update against the composites of elementwise ops and
-// reductions they replace, on the CPU reference and on WebGPU.
+// reductions they replace, on the CPU reference and on each WebGPU implementation.
 import * as t from "../mod.ts";
-import type { Backend } from "../backend/backend.ts";
 import { assertClose } from "../testing/assert.ts";
+import { TEST_DEVICES } from "../testing/devices.ts";
 
 /** Batch norm as the composite of primitives (the former implementation). */
 function compositeBatchNorm(x: t.Tensor, eps: number) {
@@ -16,7 +16,7 @@ function compositeBatchNorm(x: t.Tensor, eps: number) {
 
 /** y and ∂(Σ y·r)/∂x of a batch norm. */
 async function run(
-  backend: Backend,
+  backend: t.Backend,
   data: Float32Array,
   shape: number[],
   bn: (x: t.Tensor) => t.Tensor,
@@ -33,19 +33,13 @@ async function run(
   return out;
 }
 
-const gpu = await t.hasWebGPU();
-for (
-  const [name, getBackend, ignore] of [
-    ["cpu", () => Promise.resolve(t.cpu() as Backend), false],
-    ["webgpu", () => t.webgpu() as Promise<Backend>, !gpu],
-  ] as const
-) {
+for (const device of TEST_DEVICES) {
   for (const shape of [[8, 3, 6, 6], [4, 5, 3, 3], [64, 6]]) {
     Deno.test({
-      name: `fused batch norm matches the composite for [${shape}] (${name})`,
-      ignore,
+      name: `fused batch norm matches the composite for [${shape}] (${device.name})`,
+      ignore: device.ignore,
       fn: async () => {
-        const backend = await getBackend();
+        const backend = await device.backend();
         const data = new t.Rng(4).normals(shape.reduce((a, b) => a * b)).map((v) => 5 + 2 * v);
         const eps = 1e-5;
         const fused = await run(backend, data, shape, (x) => t.batchNormTrain(x, eps).y);
@@ -77,17 +71,12 @@ for (
   }
 }
 
-for (
-  const [name, getBackend, ignore] of [
-    ["cpu", () => Promise.resolve(t.cpu() as Backend), false],
-    ["webgpu", () => t.webgpu() as Promise<Backend>, !gpu],
-  ] as const
-) {
+for (const device of TEST_DEVICES) {
   Deno.test({
-    name: `fused square loss matches the composite, value and gradient (${name})`,
-    ignore,
+    name: `fused square loss matches the composite, value and gradient (${device.name})`,
+    ignore: device.ignore,
     fn: async () => {
-      const backend = await getBackend();
+      const backend = await device.backend();
       const [n, classes] = [300, 10];
       const data = new t.Rng(5).normals(n * classes);
       const labels = t.tensor(Int32Array.from({ length: n }, (_, i) => (i * 7) % classes), {

@@ -1,13 +1,14 @@
 /**
  * `checkOp`: one line per op to test its gradient against central finite
  * differences on the CPU reference, and its WebGPU forward and gradients
- * against the CPU reference (skipped only when no adapter exists).
+ * against the CPU reference on each WebGPU implementation (see
+ * {@link GPU_DEVICES}; ignored where an implementation has no adapter).
  *
  * @module
  */
 import type { Backend } from "../backend/backend.ts";
 import { backward } from "../autograd/backward.ts";
-import { cpu, hasWebGPU, webgpu } from "../device.ts";
+import { cpu } from "../device.ts";
 import { tensor } from "../ops/create.ts";
 import { mul } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
@@ -15,6 +16,7 @@ import { Rng } from "../random.ts";
 import { type Shape, sizeOf } from "../shape.ts";
 import { noGrad, type Tensor, tidy } from "../tensor.ts";
 import { assertClose, type Tolerance } from "./assert.ts";
+import { GPU_DEVICES } from "./devices.ts";
 
 /** An op under test, as a function of its tensor inputs. */
 export type OpFn = (...inputs: Tensor[]) => Tensor;
@@ -42,8 +44,6 @@ export interface CheckOptions {
   /** Skip the finite-difference check (ops with no gradient). */
   noGrad?: boolean;
 }
-
-const gpuAvailable = await hasWebGPU();
 
 function makeInputs(specs: (Shape | InputSpec)[], seed: number): InputSpec[] {
   const rng = new Rng(seed);
@@ -126,7 +126,7 @@ export async function finiteDifferences(
 
 /**
  * Registers tests for one op: gradients vs finite differences (CPU), and the
- * WebGPU forward and gradients vs the CPU reference.
+ * forward and gradients on each WebGPU implementation vs the CPU reference.
  *
  * @param name test name
  * @param fn the op as a function of its inputs
@@ -156,17 +156,19 @@ export function checkOp(
       }
     });
   }
-  Deno.test({
-    name: `${name}: webgpu matches cpu reference`,
-    ignore: !gpuAvailable,
-    fn: async () => {
-      const ref = await evaluate(fn, specs, cpu());
-      const got = await evaluate(fn, specs, await webgpu());
-      const tol = { atol: 1e-4, rtol: 1e-4, ...options.gpu };
-      assertClose(got.out, ref.out, { ...tol, label: `${name} output` });
-      ref.grads.forEach((g, i) => {
-        if (g) assertClose(got.grads[i]!, g, { ...tol, label: `${name} ∂input${i}` });
-      });
-    },
-  });
+  for (const device of GPU_DEVICES) {
+    Deno.test({
+      name: `${name}: matches the cpu reference (${device.name})`,
+      ignore: device.ignore,
+      fn: async () => {
+        const ref = await evaluate(fn, specs, cpu());
+        const got = await evaluate(fn, specs, await device.backend());
+        const tol = { atol: 1e-4, rtol: 1e-4, ...options.gpu };
+        assertClose(got.out, ref.out, { ...tol, label: `${name} output` });
+        ref.grads.forEach((g, i) => {
+          if (g) assertClose(got.grads[i]!, g, { ...tol, label: `${name} ∂input${i}` });
+        });
+      },
+    });
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * Where GPU adapters come from. Two WebGPU implementations can serve the same
  * kernels, and each may hold one backend in a process:
- * - `deno`: Deno's own WebGPU (`navigator.gpu`: wgpu, WGSL compiled by Naga);
+ * - `deno`: the runtime's own `navigator.gpu`: Deno's WebGPU (wgpu, WGSL
+ *   compiled by Naga), or a browser's own in a web page;
  * - `dawn`: Chrome's implementation (WGSL compiled by Tint), from the npm
  *   package `webgpu` (dawn.node), loaded only when asked for, so programs
  *   that never ask for it never load it. It needs `--allow-ffi` (or `-A`).
@@ -28,14 +29,18 @@
  */
 import { ensureRuntimeDir } from "./runtime_dir.ts";
 
-/** A WebGPU implementation: Deno's (wgpu/Naga) or Dawn (Chrome's, via npm `webgpu`). */
+/**
+ * A WebGPU implementation: `deno`, the runtime's `navigator.gpu` (Deno's
+ * wgpu/Naga; a browser's own in a page), or `dawn`, Chrome's, from npm
+ * `webgpu` (Deno only).
+ */
 export type WebGpuImplementation = "deno" | "dawn";
 
 /** Every implementation, in the order tests run them. */
 export const WEBGPU_IMPLEMENTATIONS: readonly WebGpuImplementation[] = ["deno", "dawn"];
 
 /** The npm package that provides Dawn (a non-literal import keeps it out of bundles). */
-export const DAWN_PACKAGE = { specifier: "npm:webgpu@0.6.2" };
+const DAWN_PACKAGE = { specifier: "npm:webgpu@0.6.2" };
 
 /** SwiftShader's Vulkan driver manifests, where Chromium and Chrome install them. */
 const SWIFTSHADER_ICDS = [
@@ -123,6 +128,7 @@ async function loadDawn(): Promise<GPU> {
       `Cannot use WebGPU on Dawn: loading ${DAWN_PACKAGE.specifier} failed (${why}); run deno with -A (Dawn is a native addon: --allow-ffi, --allow-env, --allow-read).`,
     );
   }
+  throttleDawnPolling();
   const icd = swiftShaderToAdd(deno);
   return await withAdapterLock(() => {
     // Synchronous from here to the restore: nothing else in this worker runs
@@ -138,6 +144,48 @@ async function loadDawn(): Promise<GPU> {
     }
     return discovered.then(() => gpu);
   });
+}
+
+/** Whether {@link throttleDawnPolling} has wrapped `setImmediate` in this worker. */
+let pollingThrottled = false;
+
+/**
+ * dawn.node resolves its promises by calling `instance.ProcessEvents()` from
+ * `setImmediate`, rescheduling itself for as long as any promise is pending
+ * (crbug.com/dawn/1127): a busy-wait that keeps one core at 100% through
+ * every `mapAsync`, and under Deno's N-API each round also costs far more
+ * than the poll itself. On a 2-core machine it starves SwiftShader's worker
+ * threads, making each kernel several times slower and some reads stall for
+ * minutes. So after the first millisecond of a wait, Dawn's polls go through
+ * a 1 ms timer instead: fast reads are as fast as before, long ones poll
+ * ~250 times a second instead of ~10⁴.
+ *
+ * Dawn's callbacks are recognised as what N-API makes of them (anonymous
+ * native functions); every other `setImmediate` call is passed on unchanged.
+ */
+function throttleDawnPolling(): void {
+  const g = globalThis as { setImmediate?: (fn: unknown, ...args: unknown[]) => unknown };
+  const immediate = g.setImmediate;
+  if (pollingThrottled || typeof immediate !== "function") return;
+  pollingThrottled = true;
+  const isNative = (fn: unknown): fn is (...args: unknown[]) => void =>
+    typeof fn === "function" && fn.name === "" &&
+    Function.prototype.toString.call(fn).includes("[native code]");
+  let waitingSince: number | undefined;
+  let rescheduled = false;
+  g.setImmediate = function (fn: unknown, ...args: unknown[]): unknown {
+    if (!isNative(fn)) return immediate(fn, ...args);
+    rescheduled = true;
+    const now = performance.now();
+    waitingSince ??= now;
+    const poll = () => {
+      rescheduled = false;
+      fn(...args);
+      // Dawn reschedules from inside the poll while a promise is pending.
+      if (!rescheduled) waitingSince = undefined;
+    };
+    return now - waitingSince < 1 ? immediate(poll) : setTimeout(poll, 1);
+  };
 }
 
 /** SwiftShader's manifest when it is installed and the user chose no drivers. */

@@ -218,6 +218,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   #lostError: Error | undefined;
   #lost: Promise<false>;
   #scopes = new Set<Promise<void>>();
+  /** Counts thrown errors: scopes opened before a throw report nothing after it. */
+  #generation = 0;
   #labels = new Set<string>(OP_NAMES);
 
   #ctx: GpuContext;
@@ -552,6 +554,10 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   destroy(): void {
     this.#encoder = undefined;
     this.#pass = undefined;
+    // Fail from now on rather than when `device.lost` settles: work started
+    // on a destroyed device may never settle (Dawn aborts the process when
+    // such a promise is collected unsettled).
+    this.#lostError ??= new Error("WebGPU device lost (destroyed by WebGpuBackend.destroy)");
     this.device.destroy();
   }
 
@@ -677,7 +683,12 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     if (group) {
       this.#bindGroups.delete(key);
     } else {
+      // Scoped like the pipeline: an invalid layout or binding names the op,
+      // and arrives with the other errors of the op instead of ahead of them
+      // (Dawn fires uncaptured errors synchronously, inside the call).
+      this.device.pushErrorScope("validation");
       group = this.#createBindGroup(d, p.layout, uniform);
+      this.#watch(this.device.popErrorScope(), d.label);
       if (this.#bindGroups.size >= this.#maxBindGroups) {
         this.#bindGroups.delete(this.#bindGroups.keys().next().value!);
       }
@@ -766,12 +777,16 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   // Errors
 
   #watch(scope: Promise<GPUError | null>, label?: string, ops?: string[]): void {
-    const p = scope.then(
-      (err) => {
-        if (err) this.#record(err.message, label, ops);
-      },
-      (e) => this.#record(String(e), label, ops),
-    );
+    // An error is thrown once: what the same failed work reports later (an
+    // invalid pipeline, then the bind group and the submit that use it) is
+    // its consequence, not a new failure of later calls.
+    const generation = this.#generation;
+    const report = (message: string) => {
+      if (generation === this.#generation) this.#record(message, label, ops);
+    };
+    const p = scope.then((err) => {
+      if (err) report(err.message);
+    }, (e) => report(String(e)));
     this.#scopes.add(p);
     p.finally(() => this.#scopes.delete(p));
   }
@@ -785,7 +800,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   #record(message: string, label?: string, ops?: string[]): void {
     let op = label;
     if (!op) {
-      for (const m of message.matchAll(/'([^']+)'/g)) {
+      // Labels are quoted: 'neg:storage' (wgpu), "neg:storage" (Dawn).
+      for (const m of message.matchAll(/["']([^"']+)["']/g)) {
         const name = m[1].split(":")[0];
         if (this.#labels.has(name)) {
           op = name;
@@ -808,6 +824,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     const e = this.#error;
     if (e) {
       this.#error = undefined;
+      this.#generation++;
       throw e.error;
     }
   }
