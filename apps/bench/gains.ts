@@ -9,6 +9,7 @@
  * @module
  */
 import { WebGpuBackend, type WebGpuOptions } from "@agd/tensor";
+import { benchImplementation } from "./backend.ts";
 import type { TimingOptions } from "./timing.ts";
 import { benchTrainStep, type StepSetup, type TrainCase, type TrainResult } from "./training.ts";
 
@@ -78,7 +79,12 @@ export async function benchGains(options: GainsOptions = {}): Promise<GainRow[]>
   const rounds = options.rounds ?? 2;
   const log = options.log ?? (() => {});
   const backends = await Promise.all(
-    GAIN_CASES.map((c) => (c.backend ? WebGpuBackend.create(c.backend) : undefined)),
+    GAIN_CASES.map((
+      c,
+    ) => (c.backend
+      ? WebGpuBackend.create({ ...c.backend, implementation: benchImplementation() })
+      : undefined)
+    ),
   );
   const best: TrainResult[] = [];
   try {

@@ -14,7 +14,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { useWebGPU } from "@agd/tensor";
+import { benchBackend } from "./backend.ts";
 import { benchGains } from "./gains.ts";
 import { KernelBench } from "./kernels.ts";
 import { benchTorchResnet } from "./peer_torch.ts";
@@ -80,7 +80,7 @@ export async function runGpuBench(options: GpuBenchOptions = {}): Promise<BenchR
   const log = options.log ?? console.log;
   const resnetBatch = options.resnetBatch ?? 64;
   const started = performance.now();
-  const backend = await useWebGPU();
+  const backend = await benchBackend();
   const report = await newReport(backend, quick);
   log(`${report.info.machine}; adapter ${report.info.adapter}; ${report.info.commit}`);
   const p = plan(quick);

@@ -15,8 +15,8 @@ import {
   type Shape,
   SHAPE_RULES,
   sizeOf,
-  useWebGPU,
 } from "@agd/tensor";
+import { benchBackend } from "./backend.ts";
 import { timeRepeated, type TimingOptions } from "./timing.ts";
 
 /** One measured kernel call. */
@@ -155,7 +155,7 @@ export class KernelBench {
     attrs: OpAttrs[P],
     flops: number,
   ): Promise<KernelResult> {
-    const backend = await useWebGPU();
+    const backend = await benchBackend();
     const ms = await timeOp(backend, op, shapes, attrs, this.#options);
     const r = { name, op, flops, ms, gflops: flops / ms / 1e6 };
     this.results.push(r);

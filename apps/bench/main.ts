@@ -3,21 +3,24 @@
  * training-step samples/s with CPU encode time and peak GPU memory, loader
  * images/s, ONNX Runtime latency, and the same matmul and FCN step in
  * TensorFlow.js (WebGPU and WASM), jax-js (WebGPU and WASM) and PyTorch
- * (CPU) beside ours. Prints
+ * (CPU) beside ours, and the same training step on Deno's WebGPU and on Dawn. Prints
  * Markdown tables and writes the run as JSON to
  * `apps/bench/results/<adapter>.json` (`<adapter>-quick.json` for `--quick`).
  *
  * ```sh
- * deno task bench [--quick] [--only peers,gains,training,kernels,data,onnx,distributed] [--no-jax] [--out FILE] [--readme]
+ * deno task bench [--quick] [--only peers,gains,implementations,training,kernels,data,onnx,distributed]
+ *   [--webgpu deno|dawn] [--no-jax] [--out FILE] [--readme]
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { WEBGPU_IMPLEMENTATIONS, type WebGpuImplementation } from "@agd/tensor";
 import { benchOnnx } from "@agd/onnx-export/bench";
-import { useWebGPU } from "@agd/tensor";
 import { benchData } from "./data.ts";
+import { benchBackend, chooseImplementation } from "./backend.ts";
 import { benchGains } from "./gains.ts";
+import { benchImplementations } from "./implementations.ts";
 import { KernelBench } from "./kernels.ts";
 import { benchPeers } from "./peers.ts";
 import { type BenchReport, finishReport, newReport, sectionRunner, toMarkdown } from "./report.ts";
@@ -37,6 +40,7 @@ export type { TrainResult } from "./training.ts";
 export const SECTIONS = [
   "peers",
   "gains",
+  "implementations",
   "training",
   "kernels",
   "data",
@@ -56,6 +60,8 @@ export interface RunOptions {
   python?: string;
   /** Run the jax-js peer (default true; `--no-jax` turns it off). */
   jax?: boolean;
+  /** The WebGPU implementation every section but `implementations` measures (default `deno`). */
+  webgpu?: WebGpuImplementation;
   /** Progress lines (default console.log). */
   log?: (message: string) => void;
 }
@@ -78,7 +84,8 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const only = new Set(options.only ?? SECTIONS);
   const log = options.log ?? console.log;
   const started = performance.now();
-  const backend = await useWebGPU();
+  chooseImplementation(options.webgpu ?? "deno");
+  const backend = await benchBackend();
   const report = await newReport(backend, quick);
   log(`${report.info.machine}; adapter ${report.info.adapter}; ${report.info.commit}`);
   const p = plan(quick);
@@ -91,6 +98,9 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   });
   await section("gains", async () => {
     report.gains = await benchGains({ ...p.gains, log });
+  });
+  await section("implementations", async () => {
+    report.implementations = await benchImplementations({ ...p.implementations, log });
   });
   await section("training", async () => {
     for (const c of p.training) {
@@ -152,6 +162,7 @@ if (import.meta.main) {
       out: { type: "string" },
       python: { type: "string" },
       "no-jax": { type: "boolean", default: false },
+      webgpu: { type: "string", default: "deno" },
       readme: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -159,7 +170,7 @@ if (import.meta.main) {
   if (values.help) {
     console.log(
       "deno task bench [--quick] [--only " + SECTIONS.join(",") +
-        "] [--no-jax] [--out FILE] [--python PATH] [--readme]",
+        "] [--webgpu deno|dawn] [--no-jax] [--out FILE] [--python PATH] [--readme]",
     );
     Deno.exit(0);
   }
@@ -169,11 +180,19 @@ if (import.meta.main) {
     console.error(`Cannot run --only ${unknown.join(",")}: choose from ${SECTIONS.join(", ")}`);
     Deno.exit(2);
   }
+  const webgpu = values.webgpu as WebGpuImplementation;
+  if (!WEBGPU_IMPLEMENTATIONS.includes(webgpu)) {
+    console.error(
+      `Cannot use --webgpu ${values.webgpu}: choose ${WEBGPU_IMPLEMENTATIONS.join(" or ")}`,
+    );
+    Deno.exit(2);
+  }
   const report = await runBench({
     quick: values.quick,
     only: only as Section[] | undefined,
     python: values.python,
     jax: !values["no-jax"],
+    webgpu,
   });
   const markdown = toMarkdown(report);
   console.log("\n" + markdown);

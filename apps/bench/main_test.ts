@@ -16,6 +16,7 @@ import { type BenchReport, slugify, targets, toMarkdown } from "./report.ts";
 import { timeRepeated } from "./timing.ts";
 import { benchGains, GAIN_CASES } from "./gains.ts";
 import { benchTrainStep } from "./training.ts";
+import { benchImplementations } from "./implementations.ts";
 
 const gpu = await hasWebGPU();
 
@@ -80,6 +81,24 @@ Deno.test({
     assert(r.samplesPerSec > 0 && r.encodeMs > 0);
     assert(r.peakBytes >= r.weightBytes && r.weightBytes === 4 * (16 * 784 + 16 * 16 + 10 * 16));
     assert(Number.isFinite(r.eta) && r.eta > 0);
+  },
+});
+
+Deno.test({
+  name: "Deno's WebGPU and Dawn take the same step on one driver, each in its own process",
+  ignore: !gpu || !(await hasWebGPU({ implementation: "dawn" })),
+  fn: async () => {
+    const step = { name: "tiny", arch: "fcn", ...tiny, timing: { count: 2 } };
+    const r = await benchImplementations({ cases: [step], rounds: 1 });
+    const [row] = r.rows;
+    assertEquals(row.failures, {});
+    const { deno, dawn } = row.results;
+    assert(deno && dawn && deno.samplesPerSec > 0 && dawn.samplesPerSec > 0);
+    // Each implementation names an adapter its own way; software or not, they agree.
+    assertEquals(deno.software, dawn.software, `${deno.adapter} / ${dawn.adapter}`);
+    if (deno.software) assertMatch(r.driver, /^SwiftShader|VK_/);
+    assertClose(dawn.eta, deno.eta, 1e-5);
+    assertClose(row.dawnOverDeno!, dawn.samplesPerSec / deno.samplesPerSec, 1e-12);
   },
 });
 

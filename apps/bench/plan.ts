@@ -27,6 +27,8 @@ export interface Plan {
   peers: { fcn: FcnSize; matmulSize: number; seconds: number; rounds: number };
   /** What each design choice gains: timing per row and alternating rounds. */
   gains: { timing: TimingOptions; rounds: number };
+  /** The same steps on Deno's WebGPU and on Dawn: steps and alternating rounds. */
+  implementations: { cases: PlannedStep[]; rounds: number };
 }
 
 /**
@@ -106,5 +108,13 @@ export function plan(quick: boolean): Plan {
       rounds: quick ? 1 : 2,
     },
     gains: { timing: { seconds: quick ? 0.3 : 1.5 }, rounds: quick ? 1 : 2 },
+    // The peers' fcn step, and a conv net whose step is many small dispatches.
+    implementations: {
+      cases: quick ? [fcn(8, 256, "mnist")] : [
+        fcn(8, 256, "mnist"),
+        big("resnet18 cifar10 32²", "resnet18", "cifar10", 8, 2),
+      ],
+      rounds: quick ? 1 : 2,
+    },
   };
 }

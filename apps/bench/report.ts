@@ -8,6 +8,7 @@
 import type { AllreduceBench } from "@agd/distributed/bench";
 import type { DataResult } from "./data.ts";
 import type { GainRow } from "./gains.ts";
+import type { ImplementationsReport } from "./implementations.ts";
 import type { KernelResult } from "./kernels.ts";
 import type { Outcome, TorchResnetResult } from "./peer_torch.ts";
 import type { PeerRow, PeersReport } from "./peers.ts";
@@ -59,6 +60,8 @@ export interface BenchReport {
   peers?: PeersReport;
   /** The FCN step with one design choice undone per row. */
   gains?: GainRow[];
+  /** The same steps on Deno's WebGPU and on Dawn, same driver. */
+  implementations?: ImplementationsReport;
   /** Our ResNet-50 step beside PyTorch fp32 eager's on the same GPU (gpu.ts). */
   resnetPeer?: ResnetPeerReport;
   /** Loader throughput. */
@@ -377,6 +380,7 @@ export function toMarkdown(report: BenchReport): string {
         ),
     );
   }
+  if (report.implementations) parts.push(implementationsMarkdown(report.implementations));
   if (report.training.length) {
     parts.push(
       "**Training step** (forward, backward, AGD update; batches uploaded every step. " +
@@ -462,4 +466,42 @@ export function toMarkdown(report: BenchReport): string {
   }
   for (const e of report.errors) parts.push(`**${e.section} failed:** ${e.error}`);
   return parts.join("\n\n") + "\n";
+}
+
+/**
+ * The Deno-vs-Dawn table: the same step on both WebGPU implementations.
+ *
+ * @param r what benchImplementations measured
+ * @returns a heading line and a Markdown table
+ */
+export function implementationsMarkdown(r: ImplementationsReport): string {
+  const cell = (row: ImplementationsReport["rows"][number], i: "deno" | "dawn") => {
+    const x = row.results[i];
+    return x
+      ? `${num(x.samplesPerSec, x.samplesPerSec < 100 ? 2 : 0)}`
+      : `failed: ${row.failures[i] ?? "–"}`;
+  };
+  return `**WebGPU implementations** (the same step on each, on ${r.driver}; ` +
+    `a process per measurement, ${r.rounds} alternating round(s), best kept)\n\n` +
+    table(
+      [
+        "step",
+        "batch",
+        "Deno (wgpu) samples/s",
+        "Dawn samples/s",
+        "Dawn ÷ Deno (speed)",
+        "η step 1 Deno / Dawn",
+      ],
+      r.rows.map((row) => [
+        row.name,
+        String(row.batch),
+        cell(row, "deno"),
+        cell(row, "dawn"),
+        row.dawnOverDeno === undefined ? "–" : `${num(row.dawnOverDeno, 2)}×`,
+        [row.results.deno?.eta, row.results.dawn?.eta].map((
+          e,
+        ) => (e === undefined ? "–" : num(e, 6)))
+          .join(" / "),
+      ]),
+    );
 }

@@ -19,10 +19,10 @@ import {
   type Tensor,
   tensor,
   tidy,
-  useWebGPU,
   type WebGpuBackend,
 } from "@agd/tensor";
 import { cpuUsage } from "node:process";
+import { benchBackend } from "./backend.ts";
 import { timeRepeated, type TimingOptions } from "./timing.ts";
 
 /** One training configuration to time. */
@@ -192,7 +192,7 @@ export async function benchTrainStep(
   setup: StepSetup = {},
 ): Promise<TrainResult> {
   // Ops run on their inputs' backend: the model and batches name this one.
-  const backend = setup.backend ?? await useWebGPU();
+  const backend = setup.backend ?? await benchBackend();
   const fused = setup.fusedAgd ?? true;
   // Start from an empty pool so that what the pool holds afterwards is this model's peak.
   backend.trim();

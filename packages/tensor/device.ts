@@ -12,7 +12,7 @@ import { requestAdapter, type WebGpuImplementation } from "./backend/webgpu/adap
 import type { WebGpuBackend } from "./backend/webgpu/webgpu_backend.ts";
 
 export type { WebGpuImplementation } from "./backend/webgpu/adapter.ts";
-export { WEBGPU_IMPLEMENTATIONS } from "./backend/webgpu/adapter.ts";
+export { swiftShaderDriver, WEBGPU_IMPLEMENTATIONS } from "./backend/webgpu/adapter.ts";
 
 /** Options of {@link webgpu}, {@link useWebGPU} and {@link hasWebGPU}. */
 export interface WebGpuChoice {

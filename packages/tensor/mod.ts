@@ -38,6 +38,7 @@ export {
   getBackend,
   hasWebGPU,
   setBackend,
+  swiftShaderDriver,
   useWebGPU,
   webgpu,
   WEBGPU_IMPLEMENTATIONS,

@@ -8,12 +8,6 @@
  * @module
  */
 
-/** Elementwise unary ops on float32. */
-export type UnaryOp = "neg" | "exp" | "log" | "sqrt" | "relu" | "step" | "nan_to_num";
-
-/** Elementwise binary ops on float32 with numpy-style broadcasting. */
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "eq";
-
 /** Attributes of a 2-D convolution (NCHW input, OIHW weight, groups 1). */
 export interface ConvAttrs {
   /** Stride along height and width. */
@@ -44,14 +38,11 @@ export interface OpAttrs {
   sqrt: Record<never, never>;
   /** max(x, 0). */
   relu: Record<never, never>;
-  /** 1 where x > 0, else 0: relu's derivative. */
-  step: Record<never, never>;
   /** max(x, 0) · scale in one pass (the AGD paper's fcn activation uses scale √2). */
   scaled_relu: { scale: number };
   /**
    * ∂L/∂x of relu and scaled_relu from (dy, x): dy · scale where x > 0, else 0
-   * (0 also where dy is NaN, as torch's threshold_backward). One pass instead
-   * of step, mul and affine.
+   * (0 also where dy is NaN, as torch's threshold_backward).
    */
   relu_grad: { scale: number };
   /** NaN → 0, ±Inf → ±float32 max, as torch.nan_to_num. */
@@ -153,7 +144,6 @@ export const OP_NAMES: readonly OpName[] = [
   "log",
   "sqrt",
   "relu",
-  "step",
   "scaled_relu",
   "relu_grad",
   "nan_to_num",
@@ -186,17 +176,3 @@ export const OP_NAMES: readonly OpName[] = [
   "agd_eta",
   "agd_update",
 ] as const satisfies readonly OpName[];
-
-/** The unary elementwise op names. */
-export const UNARY_OPS: readonly UnaryOp[] = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "relu",
-  "step",
-  "nan_to_num",
-];
-
-/** The binary elementwise op names. */
-export const BINARY_OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "eq"];

@@ -179,7 +179,6 @@ export const SHAPE_RULES: { [P in OpName]: ShapeRule<P> } = {
   log: unary,
   sqrt: unary,
   relu: unary,
-  step: unary,
   scaled_relu: unary,
   relu_grad: (shapes, dtypes) => {
     float(...dtypes);

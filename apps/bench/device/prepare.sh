@@ -9,7 +9,8 @@
 #   .gpu-bench/commit          the commit the bundle was built from
 #   .gpu-bench/tests.txt       the test files that run on WebGPU (run.sh runs them first)
 #   .gpu-bench/deno-dir.txz    a Deno cache holding those tests' packages (npm webgpu for
-#                              Dawn cut to linux-x64), so they run offline
+#                              Dawn cut to linux-x64) and the Deno-vs-Dawn bench's, so
+#                              they run offline
 set -eu
 deno bundle --platform deno --quiet apps/bench/gpu.ts -o apps/bench/gpu.bundle.js
 mkdir -p .gpu-bench/gl
@@ -22,7 +23,7 @@ cache=/tmp/agd-gpu-test-deno-dir
 rm -rf "$cache"
 # shellcheck disable=SC2046
 DENO_DIR="$cache" deno cache --quiet $(cat .gpu-bench/tests.txt)
-DENO_DIR="$cache" deno cache --quiet npm:webgpu@0.6.2
+DENO_DIR="$cache" deno cache --quiet npm:webgpu@0.6.2 apps/bench/implementations.ts
 # Deno caches every npm package of the workspace; these few are what the carry
 # limit (64 MiB) cannot hold and no WebGPU test imports (peers, browsers, bundlers).
 npm="$cache/npm/registry.npmjs.org"

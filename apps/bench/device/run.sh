@@ -26,6 +26,10 @@ if [ -f .gpu-bench/deno-dir.txz ]; then
   (DENO_DIR=/tmp/agd-test-deno-dir timeout 240 /tmp/agd-deno test -A --cached-only \
     $(cat .gpu-bench/tests.txt) || echo "GPU TESTS FAILED (exit $?)") 2>&1 | tee "$out/tests.txt" |
     grep -E '^(ok|FAILED) \||GPU TESTS FAILED|\.\.\. FAILED' || true
+  # The same training step on Deno's WebGPU and on Dawn, on this GPU.
+  (DENO_DIR=/tmp/agd-test-deno-dir timeout 180 /tmp/agd-deno run -A --cached-only \
+    apps/bench/implementations.ts --out "$out/implementations.json" || echo "IMPLEMENTATIONS FAILED") \
+    2>&1 | tee "$out/implementations.txt" | tail -n 6
 fi
 /tmp/agd-deno run -A --unstable-webgpu apps/bench/gpu.bundle.js --out "$out" "$@" 2>&1 |
   tee "$out/log.txt"

@@ -53,7 +53,6 @@ export const VJP_RULES: { [P in OpName]: VjpRule<P> | null } = {
   log: (dy, { inputs: [x] }) => [div(dy, x)],
   sqrt: (dy, { out }) => [div(dy, op("affine", [out], { mul: 2, add: 0 }))],
   relu: (dy, { inputs: [x] }) => [op("relu_grad", [dy, x], { scale: 1 })],
-  step: none,
   scaled_relu: (dy, { inputs: [x], attrs }) => [op("relu_grad", [dy, x], { scale: attrs.scale })],
   relu_grad: null,
   nan_to_num: (dy) => [dy],

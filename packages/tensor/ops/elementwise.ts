@@ -32,11 +32,6 @@ export function relu(x: Tensor): Tensor {
   return apply("relu", [x], {});
 }
 
-/** 1 where x > 0, else 0. */
-export function step(x: Tensor): Tensor {
-  return apply("step", [x], {});
-}
-
 /** NaN → 0 and ±∞ → ±float32 max, as torch.nan_to_num. */
 export function nanToNum(x: Tensor): Tensor {
   return apply("nan_to_num", [x], {});

@@ -250,7 +250,6 @@ export const CPU_KERNELS: CpuKernelTable = {
   log: unary(Math.log),
   sqrt: unary(Math.sqrt),
   relu: unary((x) => Math.max(x, 0)),
-  step: unary((x) => (x > 0 ? 1 : 0)),
   scaled_relu: unary<"scaled_relu">((x, { scale }) => Math.max(x, 0) * scale),
   relu_grad: ([dy, x], { scale }, out) => {
     for (let i = 0; i < out.data.length; i++) out.data[i] = x.data[i] > 0 ? dy.data[i] * scale : 0;

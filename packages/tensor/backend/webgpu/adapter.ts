@@ -188,20 +188,33 @@ function throttleDawnPolling(): void {
   };
 }
 
+/**
+ * The Vulkan driver manifest of SwiftShader (Chrome's CPU Vulkan), where
+ * Chromium or Chrome installed it. Setting `VK_ICD_FILENAMES` to it before a
+ * process starts runs Deno's WebGPU on the driver Dawn uses on machines
+ * without a GPU, for same-driver comparisons.
+ *
+ * @returns the manifest's path, or undefined when none is installed (or outside Deno)
+ */
+export function swiftShaderDriver(): string | undefined {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  return SWIFTSHADER_ICDS.find((path) => {
+    try {
+      return deno?.statSync(path).isFile ?? false;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** SwiftShader's manifest when it is installed and the user chose no drivers. */
 function swiftShaderToAdd(deno: typeof Deno): string | undefined {
   try {
     if (VULKAN_DRIVER_VARS.some((v) => deno.env.get(v) !== undefined)) return undefined;
-    return SWIFTSHADER_ICDS.find((path) => {
-      try {
-        return deno.statSync(path).isFile;
-      } catch {
-        return false;
-      }
-    });
   } catch {
     return undefined; // no permission to read the environment
   }
+  return swiftShaderDriver();
 }
 
 /**

@@ -58,18 +58,6 @@ import {
   reduceWgsl,
 } from "./kernels/wgsl.generated.ts";
 
-/** The WGSL sources, by family (for tools and tests). */
-export const WGSL_SOURCES: Readonly<Record<string, string>> = {
-  elementwise: elementwiseWgsl,
-  reduce: reduceWgsl,
-  misc: miscWgsl,
-  matmul: matmulWgsl,
-  conv: convWgsl,
-  pool: poolWgsl,
-  optim: optimWgsl,
-  norm: normWgsl,
-};
-
 /** Threads per workgroup of the 1-D kernels (elementwise, reduce, pool, misc). */
 const WG = 256;
 /** Output tile edge of the GEMM kernels (matmul.wgsl, conv.wgsl). */
@@ -145,7 +133,6 @@ const UNARY_CODE = {
   log: 2,
   sqrt: 3,
   relu: 4,
-  step: 5,
   nan_to_num: 6,
   affine: 7,
   scaled_relu: 8,
@@ -1368,7 +1355,6 @@ export const WEBGPU_KERNELS: GpuKernelTable = {
   log: unary("log"),
   sqrt: unary("sqrt"),
   relu: unary("relu"),
-  step: unary("step"),
   scaled_relu: unary("scaled_relu"),
   relu_grad: binary("relu_grad"),
   nan_to_num: unary("nan_to_num"),

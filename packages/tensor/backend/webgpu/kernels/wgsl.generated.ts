@@ -529,7 +529,6 @@ fn unary_op(x: f32) -> f32 {
       if (is_nan(x)) { return x; }
       return max(x, 0.0);
     }
-    case 5u: { return select(0.0, 1.0, x > 0.0); }
     case 8u: {
       if (is_nan(x)) { return x; }
       return max(x, 0.0) * U.mul;
