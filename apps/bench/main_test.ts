@@ -6,6 +6,7 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { hasWebGPU } from "@agd/tensor";
+import { assertClose } from "@agd/tensor/testing/assert";
 import { fcnProblem } from "./fcn_problem.ts";
 import { jaxFcnStep, startJax } from "./peer_jax.ts";
 import { startTfjs, tfjsFcnStep } from "./peer_tfjs.ts";
@@ -20,11 +21,9 @@ import { benchImplementations } from "./implementations.ts";
 
 const gpu = await hasWebGPU();
 
-function assertClose(actual: number, expected: number, rtol: number): void {
-  assert(
-    Math.abs(actual - expected) <= rtol * Math.abs(expected),
-    `expected ${actual} within ${rtol} (relative) of ${expected}`,
-  );
+/** `actual` within `rtol` (relative) of `expected`. */
+function assertNear(actual: number, expected: number, rtol: number): void {
+  assertClose([actual], [expected], { rtol, atol: 0 });
 }
 const tiny = { depth: 3, width: 16, dataset: "mnist", batch: 8 };
 
@@ -66,7 +65,7 @@ Deno.test({
     const rows = await benchGains({ step, rounds: 1, timing: { count: 2 } });
     assertEquals(rows.map((r) => r.name), GAIN_CASES.map((c) => c.name));
     assertEquals(rows[0].timeRatio, 1);
-    for (const r of rows) assertClose(r.eta, rows[0].eta, 1e-5);
+    for (const r of rows) assertNear(r.eta, rows[0].eta, 1e-5);
     const unfused = rows.find((r) => r.name.startsWith("AGD as elementwise"))!;
     assert(unfused.dispatches! > rows[0].dispatches!, "unfused AGD takes more dispatches");
   },
@@ -97,8 +96,8 @@ Deno.test({
     // Each implementation names an adapter its own way; software or not, they agree.
     assertEquals(deno.software, dawn.software, `${deno.adapter} / ${dawn.adapter}`);
     if (deno.software) assertMatch(r.driver, /^SwiftShader|VK_/);
-    assertClose(dawn.eta, deno.eta, 1e-5);
-    assertClose(row.dawnOverDeno!, dawn.samplesPerSec / deno.samplesPerSec, 1e-12);
+    assertNear(dawn.eta, deno.eta, 1e-5);
+    assertNear(row.dawnOverDeno!, dawn.samplesPerSec / deno.samplesPerSec, 1e-12);
   },
 });
 
@@ -130,9 +129,9 @@ Deno.test({
     const ours = await benchTrainStep({ name: "tiny", arch: "fcn", ...tiny }, { count: 1 });
     assertEquals(await startTfjs("wasm"), undefined);
     const tfjs = await tfjsFcnStep(problem, { count: 1 });
-    assertClose(tfjs.eta, ours.eta, 1e-4);
+    assertNear(tfjs.eta, ours.eta, 1e-4);
     const torch = await benchTorch(problem, { matmulSizes: [16], seconds: 0.01 });
-    if (torch.ok) assertClose(torch.result.fcn.eta, ours.eta, 1e-4);
+    if (torch.ok) assertNear(torch.result.fcn.eta, ours.eta, 1e-4);
     else console.log(`PyTorch peer unavailable: ${torch.reason}`);
   },
 });
@@ -149,7 +148,7 @@ Deno.test({
     for (const device of ["wasm", "webgpu"] as const) {
       assertEquals(await startJax(device), undefined);
       const jax = await jaxFcnStep(problem, device, { count: 1, leakSteps: 50 });
-      assertClose(jax.eta, ours.eta, 1e-4);
+      assertNear(jax.eta, ours.eta, 1e-4);
       // The allocator's and the pool's high-water mark has settled: nothing leaks per step.
       const [, after50, after100] = jax.heldBytes!;
       assertEquals(after100, after50, `${device}: ${jax.heldBytes}`);

@@ -21,6 +21,7 @@ import { Agd, agdInit, trainStep } from "@agd/agd";
 import { createModel } from "@agd/models";
 import { cpu, crossEntropyLoss, setBackend, type Tensor, tensor, useWebGPU } from "@agd/tensor";
 import { DataParallel } from "./data_parallel.ts";
+import { median } from "@agd/tensor/bench/stats";
 
 /** Options of {@link benchAllreduce}. */
 export interface AllreduceBenchOptions {
@@ -91,11 +92,6 @@ export interface AllreduceBench {
 }
 
 const MiB = 2 ** 20;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Weights of an architecture with a CIFAR head, counted without building it on a GPU. */
 function weightCount(arch: "resnet18" | "resnet50"): number {

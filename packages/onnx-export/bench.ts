@@ -8,6 +8,7 @@ import { createModel, type Module } from "@agd/models";
 import { cpu, Rng } from "@agd/tensor";
 import { exportOnnx } from "./export.ts";
 import { loadOrtModel } from "./ort.ts";
+import { median } from "@agd/tensor/bench/stats";
 
 /** Options of {@link benchOnnx}. */
 export interface BenchOnnxOptions {
@@ -15,12 +16,6 @@ export interface BenchOnnxOptions {
   runs?: number;
   /** Untimed warm-up runs per model (default 3). */
   warmup?: number;
-}
-
-function median(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**
