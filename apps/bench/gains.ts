@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { WebGpuBackend, type WebGpuOptions } from "@agd/tensor";
+import { createWebGpuBackend, type WebGpuOptions } from "@agd/tensor";
 import { benchImplementation } from "./backend.ts";
 import type { TimingOptions } from "./timing.ts";
 import { benchTrainStep, type StepSetup, type TrainCase, type TrainResult } from "./training.ts";
@@ -82,7 +82,7 @@ export async function benchGains(options: GainsOptions = {}): Promise<GainRow[]>
     GAIN_CASES.map((
       c,
     ) => (c.backend
-      ? WebGpuBackend.create({ ...c.backend, implementation: benchImplementation() })
+      ? createWebGpuBackend({ ...c.backend, implementation: benchImplementation() })
       : undefined)
     ),
   );

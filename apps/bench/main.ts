@@ -31,6 +31,11 @@ import { plan } from "./plan.ts";
 export type { BenchReport, ResnetPeerReport, RunInfo } from "./report.ts";
 export type { DataResult } from "./data.ts";
 export type { GainRow } from "./gains.ts";
+export type {
+  ImplementationResult,
+  ImplementationRow,
+  ImplementationsReport,
+} from "./implementations.ts";
 export type { KernelResult } from "./kernels.ts";
 export type { Outcome, TorchResnetResult } from "./peer_torch.ts";
 export type { PeerRow, PeersReport } from "./peers.ts";

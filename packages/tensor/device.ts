@@ -9,7 +9,7 @@
 import type { Backend } from "./backend/backend.ts";
 import { CpuBackend } from "./backend/cpu/cpu_backend.ts";
 import { requestAdapter, type WebGpuImplementation } from "./backend/webgpu/adapter.ts";
-import type { WebGpuBackend } from "./backend/webgpu/webgpu_backend.ts";
+import type { WebGpuBackend, WebGpuOptions } from "./backend/webgpu/webgpu_backend.ts";
 
 export type { WebGpuImplementation } from "./backend/webgpu/adapter.ts";
 export { swiftShaderDriver, WEBGPU_IMPLEMENTATIONS } from "./backend/webgpu/adapter.ts";
@@ -55,6 +55,25 @@ export function webgpu(options: WebGpuChoice = {}): Promise<WebGpuBackend> {
     gpuBackends.set(implementation, backend);
   }
   return backend;
+}
+
+/**
+ * A new WebGPU backend of its own (not the shared one of {@link webgpu}), for
+ * callers that need their own options, such as the bench's kernel variants.
+ * The backend module is imported here, on first use, so that CPU-only
+ * programs never load it.
+ *
+ * @param options the backend's options (implementation, kernels, variants…)
+ * @returns the new backend
+ * @example
+ * ```ts ignore
+ * import { createWebGpuBackend } from "@agd/tensor";
+ * const gpu = await createWebGpuBackend({ implementation: "deno" });
+ * ```
+ */
+export async function createWebGpuBackend(options?: WebGpuOptions): Promise<WebGpuBackend> {
+  const { WebGpuBackend } = await import("./backend/webgpu/webgpu_backend.ts");
+  return await WebGpuBackend.create(options);
 }
 
 /**

@@ -17,12 +17,14 @@ export * from "./shape.ts";
 export * from "./op_name.ts";
 export type { Backend, KernelInput, MemoryInfo, TypedArray } from "./backend/backend.ts";
 export { CpuBackend } from "./backend/cpu/cpu_backend.ts";
-export {
-  type GpuCounters,
-  type GpuMemoryInfo,
-  type GpuStorage,
+// Types only: the WebGPU backend module loads on first use (device.ts), so
+// CPU-only programs never load it; createWebGpuBackend makes one directly.
+export type {
+  GpuCounters,
+  GpuMemoryInfo,
+  GpuStorage,
   WebGpuBackend,
-  type WebGpuOptions,
+  WebGpuOptions,
 } from "./backend/webgpu/webgpu_backend.ts";
 export type {
   Dispatch,
@@ -35,6 +37,7 @@ export type {
 } from "./backend/webgpu/context.ts";
 export {
   cpu,
+  createWebGpuBackend,
   getBackend,
   hasWebGPU,
   setBackend,
@@ -46,14 +49,24 @@ export {
   type WebGpuImplementation,
 } from "./device.ts";
 export { backward } from "./autograd/backward.ts";
-export { unbroadcast, VJP_RULES, type VjpContext, type VjpRule } from "./autograd/vjp.ts";
+export {
+  type GradRule,
+  type NotDifferentiable,
+  notDifferentiable,
+  unbroadcast,
+  type VjpContext,
+  type VjpRule,
+} from "./autograd/vjp.ts";
+export { VJP_RULES } from "./autograd/vjp_rules.ts";
 export * from "./ops/create.ts";
-export * from "./ops/elementwise.ts";
-export * from "./ops/shape_ops.ts";
-export * from "./ops/reduce.ts";
-export * from "./ops/matmul.ts";
-export * from "./ops/conv.ts";
-export * from "./ops/nn.ts";
-export * from "./ops/optim.ts";
+export * from "./ops/elementwise/elementwise.ts";
+export * from "./ops/reduce/reduce.ts";
+export * from "./ops/misc/misc.ts";
+export * from "./ops/loss/loss.ts";
+export * from "./ops/matmul/matmul.ts";
+export * from "./ops/conv/conv.ts";
+export * from "./ops/pool/pool.ts";
+export * from "./ops/norm/norm.ts";
+export * from "./ops/optim/optim.ts";
 export * from "./safetensors.ts";
 export * from "./random.ts";

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Backend, TypedArray } from "./backend/backend.ts";
-import { type DType, type Shape, showShape, sizeOf } from "./shape.ts";
+import { type DType, type Shape, showShape, sizeOf } from "./dims.ts";
+import type { GradOpAttrs, GradOpName } from "./op_name.ts";
 
 /** Storage shared by a tensor and its views (reshape), freed with the last one. */
 interface Store {
@@ -15,14 +16,18 @@ interface Store {
   refs: number;
 }
 
-/** How a tensor was made: its inputs and how to turn ∂L/∂out into ∂L/∂inputs. */
-export interface GradNode {
+/**
+ * How a tensor was made: the op, its inputs and attributes. `backward()` turns
+ * ∂L/∂out into ∂L/∂inputs with the op's rule in `VJP_RULES` (data, not a
+ * closure, so this module and `ops/_apply.ts` need not import the rules).
+ */
+export interface GradNode<P extends GradOpName = GradOpName> {
   /** Inputs of the op (only those requiring grad get gradients). */
   readonly inputs: readonly Tensor[];
-  /** The op name, for error messages. */
-  readonly op: string;
-  /** Vector-Jacobian product: one gradient per input (null = no gradient). */
-  readonly backward: (dy: Tensor) => readonly (Tensor | null)[];
+  /** The op (a primitive, or the reshape view). */
+  readonly op: P;
+  /** The op's attributes, as its gradient rule reads them. */
+  readonly attrs: GradOpAttrs[P];
 }
 
 /** A scope collects tensors created inside it so they are freed together. */
@@ -112,8 +117,7 @@ export class Tensor {
     this.#store!.refs++;
     if (gradEnabled && this.requiresGrad) {
       view.requiresGrad = true;
-      const from = this.shape;
-      view.node = { op: "reshape", inputs: [this], backward: (dy) => [dy.reshape(from)] };
+      view.node = { op: "reshape", inputs: [this], attrs: { from: this.shape } };
     }
     return view;
   }

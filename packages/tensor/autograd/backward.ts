@@ -8,7 +8,30 @@
  */
 import { keep, noGrad, type Tensor } from "../tensor.ts";
 import { apply } from "../ops/_apply.ts";
-import { showShape } from "../shape.ts";
+import { showShape } from "../dims.ts";
+import type { GradOpName } from "../op_name.ts";
+import type { GradRule, VjpRule } from "./vjp.ts";
+import { VJP_RULES } from "./vjp_rules.ts";
+
+/**
+ * ∂L/∂inputs of the op that made `out`, from its rule in {@link VJP_RULES}.
+ * Throws, naming the op, when it is declared not differentiable.
+ */
+function vjp(out: Tensor, dy: Tensor): readonly (Tensor | null)[] {
+  const { op, inputs, attrs } = out.node!;
+  const rule: GradRule<GradOpName> = VJP_RULES[op] as GradRule<GradOpName>;
+  if (typeof rule !== "function") {
+    throw new Error(
+      `Cannot differentiate ${op}: it has no gradient rule (${rule.notDifferentiable})`,
+    );
+  }
+  return (rule as VjpRule<GradOpName>)(dy, {
+    inputs,
+    out,
+    attrs,
+    needs: inputs.map((t) => t.requiresGrad),
+  });
+}
 
 /**
  * The graph's tensors in reverse topological order, each one as soon as all
@@ -98,7 +121,7 @@ export function backward(loss: Tensor, dy?: Tensor): void {
         t.onGrad?.(t.grad);
         continue;
       }
-      const inputGrads = t.node.backward(g);
+      const inputGrads = vjp(t, g);
       t.node.inputs.forEach((input, i) => {
         const gi = inputGrads[i];
         if (!gi || !input.requiresGrad) {

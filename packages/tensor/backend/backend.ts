@@ -6,7 +6,7 @@
  * @module
  */
 import type { OpAttrs, OpName } from "../op_name.ts";
-import type { DType, OutSpec, Shape } from "../shape.ts";
+import type { DType, OutSpec, Shape } from "../dims.ts";
 
 /** Typed array for a dtype. */
 export type TypedArray = Float32Array | Int32Array;

@@ -1,13 +1,14 @@
 /**
  * The single place where a primitive op runs: validate and infer the output
- * shape, run the backend kernel, and record the autograd node.
+ * shape, run the backend kernel, and record the autograd node (as data: the
+ * gradient rules are looked up by `backward()`, so this module does not import
+ * them and they may use it).
  *
  * @module
  */
 import type { OpAttrs, OpName } from "../op_name.ts";
-import { SHAPE_RULES } from "../shape.ts";
-import { isGradEnabled, Tensor } from "../tensor.ts";
-import { VJP_RULES } from "../autograd/vjp.ts";
+import { SHAPE_RULES } from "../op_name.ts";
+import { type GradNode, isGradEnabled, Tensor } from "../tensor.ts";
 
 /** Runs primitive `op` on `inputs` (all on one backend) and returns its output. */
 export function apply<P extends OpName>(op: P, inputs: Tensor[], attrs: OpAttrs[P]): Tensor {
@@ -28,16 +29,8 @@ export function apply<P extends OpName>(op: P, inputs: Tensor[], attrs: OpAttrs[
   );
   const out = new Tensor(backend, handle, spec.shape, spec.dtype);
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
-    const rule = VJP_RULES[op];
     out.requiresGrad = true;
-    out.node = {
-      op,
-      inputs,
-      backward: (dy) => {
-        if (!rule) throw new Error(`Cannot differentiate ${op}: it has no gradient rule`);
-        return rule(dy, { inputs, out, attrs, needs: inputs.map((t) => t.requiresGrad) });
-      },
-    };
+    out.node = { op, inputs, attrs } as GradNode;
   }
   return out;
 }

@@ -1,21 +1,26 @@
 import assert from "node:assert/strict";
-import { checkGenerated, constName, readWgslFiles, renderWgslModule } from "./gen_wgsl.ts";
-import * as generated from "../backend/webgpu/kernels/wgsl.generated.ts";
+import { checkGenerated, constName, readWgslFamilies, renderWgslModule } from "./gen_wgsl.ts";
 
-Deno.test("wgsl.generated.ts is up to date with the .wgsl files (else: deno task gen:wgsl)", async () => {
-  const { fresh } = await checkGenerated();
-  assert.ok(
-    fresh,
-    "packages/tensor/backend/webgpu/kernels/wgsl.generated.ts is stale: run `deno task gen:wgsl`.",
+Deno.test("the *_wgsl.generated.ts modules are up to date with the .wgsl files (else: deno task gen:wgsl)", async () => {
+  const states = await checkGenerated();
+  assert.ok(states.length > 0);
+  const stale = states.filter((s) => !s.fresh).map((s) => s.family);
+  assert.deepEqual(
+    stale,
+    [],
+    `ops/{${stale.join(",")}}/*_wgsl.generated.ts stale: run \`deno task gen:wgsl\`.`,
   );
 });
 
-Deno.test("wgsl.generated.ts: one constant per .wgsl file, equal to the file's text", async () => {
-  const files = await readWgslFiles();
-  assert.ok(files.length > 0);
-  const consts = generated as Record<string, string>;
-  assert.deepEqual(Object.keys(consts).sort(), files.map((f) => constName(f.name)).sort());
-  for (const f of files) assert.equal(consts[constName(f.name)], f.text, f.name);
+Deno.test("*_wgsl.generated.ts: one constant per .wgsl file of its folder, equal to the file's text", async () => {
+  for (const { family, files } of await readWgslFamilies()) {
+    const consts = await import(`../ops/${family}/${family}_wgsl.generated.ts`) as Record<
+      string,
+      string
+    >;
+    assert.deepEqual(Object.keys(consts).sort(), files.map((f) => constName(f.name)).sort());
+    for (const f of files) assert.equal(consts[constName(f.name)], f.text, f.name);
+  }
 });
 
 Deno.test("renderWgslModule: exact round trip of awkward text, independent of input order", async () => {

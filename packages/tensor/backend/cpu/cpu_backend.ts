@@ -5,7 +5,7 @@
  * @module
  */
 import type { OpAttrs, OpName } from "../../op_name.ts";
-import { type DType, type OutSpec, sizeOf } from "../../shape.ts";
+import { type DType, type OutSpec, sizeOf } from "../../dims.ts";
 import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts";
 import { CPU_KERNELS } from "./kernels.ts";
 import type { CpuKernel } from "./kernel.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { OpAttrs, OpName } from "../../op_name.ts";
-import type { DType, Shape } from "../../shape.ts";
+import type { DType, Shape } from "../../dims.ts";
 import type { TypedArray } from "../backend.ts";
 
 /** A CPU kernel input: data of exactly `sizeOf(shape)` elements. */

@@ -3,7 +3,8 @@ import { OP_NAMES, type OpAttrs, type OpName } from "../../op_name.ts";
 import { type DType, type Shape, SHAPE_RULES, sizeOf } from "../../shape.ts";
 import type { TypedArray } from "../backend.ts";
 import type { CpuInput, CpuKernel } from "./kernel.ts";
-import { broadcastIndex, CPU_KERNELS } from "./kernels.ts";
+import { CPU_KERNELS } from "./kernels.ts";
+import { broadcastIndex } from "./indexing.ts";
 import { loadFixture } from "../../testing/fixtures.ts";
 
 // ---------------------------------------------------------------------------
