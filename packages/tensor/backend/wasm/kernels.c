@@ -1,0 +1,237 @@
+// WebAssembly SIMD kernels of the wasm backend (wasm_backend.ts), compiled by
+// tools/build_wasm.ts (clang --target=wasm32 -msimd128 -mrelaxed-simd) into
+// kernels_wasm.generated.ts. Pointers are byte offsets into the module's
+// memory; the backend allocates every tensor there.
+//
+// matmul is a GEMM structured as OpenBLAS/XNNPACK structure theirs (Goto's
+// algorithm): B is packed in KC×NC panels of NR-column strips, A in MC×KC
+// blocks of MR-row strips (packing also applies the transposes and zero-pads
+// the edges), and an MR×NR register-blocked micro-kernel (12 f32x4
+// accumulators) runs over the packed strips, so its inner loop reads both
+// operands sequentially. The panels sized to stay in L1 (A strip, B strip)
+// and L2 (B panel). With threads, each thread computes its own block of C.
+#include <wasm_simd128.h>
+
+// a·b + c in one instruction: relaxed SIMD's f32x4.relaxed_madd (fused where
+// the CPU has FMA). clang 14 knows it only as the prototype f32x4.fma
+// (opcode 0xfd 0xaf 0x01), taking the operands in the order relaxed_madd
+// reads them (a, b, c → a·b + c); build_wasm.ts rewrites
+// that opcode to relaxed_madd's (0xfd 0x85 0x02), the same length.
+#define MADD(a, b, c) __builtin_wasm_fma_f32x4(a, b, c)
+
+#define MR 6
+#define NR 8
+#define KC 256
+#define MC 72
+#define NC 512
+
+// Floats of scratch one thread's matmul needs: the packed A block, the packed
+// B panel and one MR×NR tile. Threads share the memory, so each passes its
+// own scratch (no static buffers, no shadow stack).
+#define SCRATCH (MC * KC + KC * NC + MR * NR)
+
+__attribute__((export_name("matmul_scratch_floats"))) int matmul_scratch_floats(void) { return SCRATCH; }
+
+// Packs op(A)[i0:i0+mc, k0:k0+kc] into MR-row strips, k-major within a strip
+// (zero rows past the edge), so the micro-kernel reads it sequentially.
+static void pack_a(float *p, const float *a, int lda, int ta, int i0, int mc, int k0, int kc) {
+  for (int ir = 0; ir < mc; ir += MR) {
+    int mr = mc - ir < MR ? mc - ir : MR;
+    for (int k = 0; k < kc; k++) {
+      for (int r = 0; r < MR; r++) {
+        int i = i0 + ir + r, kk = k0 + k;
+        p[r] = r < mr ? (ta ? a[kk * lda + i] : a[i * lda + kk]) : 0.0f;
+      }
+      p += MR;
+    }
+  }
+}
+
+// Packs op(B)[k0:k0+kc, j0:j0+nc] into NR-column strips, k-major within a strip.
+static void pack_b(float *p, const float *b, int ldb, int tb, int k0, int kc, int j0, int nc) {
+  for (int jr = 0; jr < nc; jr += NR) {
+    int nr = nc - jr < NR ? nc - jr : NR;
+    for (int k = 0; k < kc; k++) {
+      if (!tb && nr == NR) {
+        const float *src = b + (k0 + k) * ldb + j0 + jr;
+        wasm_v128_store(p, wasm_v128_load(src));
+        wasm_v128_store(p + 4, wasm_v128_load(src + 4));
+      } else {
+        for (int c = 0; c < NR; c++) {
+          int j = j0 + jr + c, kk = k0 + k;
+          p[c] = c < nr ? (tb ? b[j * ldb + kk] : b[kk * ldb + j]) : 0.0f;
+        }
+      }
+      p += NR;
+    }
+  }
+}
+
+// The MR×NR micro-kernel: C tile (+)= packed A strip · packed B strip.
+static void micro(int kc, const float *pa, const float *pb, float *c, int ldc, int mr, int nr, int accumulate, float *t) {
+  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  v128_t c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int k = 0; k < kc; k++) {
+    v128_t b0 = wasm_v128_load(pb), b1 = wasm_v128_load(pb + 4);
+    v128_t a;
+    a = wasm_v128_load32_splat(pa + 0); c00 = MADD(a, b0, c00); c01 = MADD(a, b1, c01);
+    a = wasm_v128_load32_splat(pa + 1); c10 = MADD(a, b0, c10); c11 = MADD(a, b1, c11);
+    a = wasm_v128_load32_splat(pa + 2); c20 = MADD(a, b0, c20); c21 = MADD(a, b1, c21);
+    a = wasm_v128_load32_splat(pa + 3); c30 = MADD(a, b0, c30); c31 = MADD(a, b1, c31);
+    a = wasm_v128_load32_splat(pa + 4); c40 = MADD(a, b0, c40); c41 = MADD(a, b1, c41);
+    a = wasm_v128_load32_splat(pa + 5); c50 = MADD(a, b0, c50); c51 = MADD(a, b1, c51);
+    pa += MR;
+    pb += NR;
+  }
+  wasm_v128_store(t + 0, c00); wasm_v128_store(t + 4, c01);
+  wasm_v128_store(t + 8, c10); wasm_v128_store(t + 12, c11);
+  wasm_v128_store(t + 16, c20); wasm_v128_store(t + 20, c21);
+  wasm_v128_store(t + 24, c30); wasm_v128_store(t + 28, c31);
+  wasm_v128_store(t + 32, c40); wasm_v128_store(t + 36, c41);
+  wasm_v128_store(t + 40, c50); wasm_v128_store(t + 44, c51);
+  for (int r = 0; r < mr; r++) {
+    float *row = c + r * ldc;
+    if (accumulate) for (int j = 0; j < nr; j++) row[j] += t[r * NR + j];
+    else for (int j = 0; j < nr; j++) row[j] = t[r * NR + j];
+  }
+}
+
+// C[m×n] = op(A)·op(B) for op(A) m×k, op(B) k×n (row-major; lda, ldb, ldc
+// are the stored row lengths; ta: A stored k×m, tb: B stored n×k); C is
+// overwritten.
+static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int tb, float *c, int ldc,
+                 int m, int n, int k, float *scratch) {
+  float *pa = scratch, *pb = scratch + MC * KC, *t = pb + KC * NC;
+  if (k == 0) {
+    for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] = 0;
+    return;
+  }
+  for (int j0 = 0; j0 < n; j0 += NC) {
+    int nc = n - j0 < NC ? n - j0 : NC;
+    for (int k0 = 0; k0 < k; k0 += KC) {
+      int kc = k - k0 < KC ? k - k0 : KC;
+      pack_b(pb, b, ldb, tb, k0, kc, j0, nc);
+      for (int i0 = 0; i0 < m; i0 += MC) {
+        int mc = m - i0 < MC ? m - i0 : MC;
+        pack_a(pa, a, lda, ta, i0, mc, k0, kc);
+        for (int jr = 0; jr < nc; jr += NR) {
+          int nr = nc - jr < NR ? nc - jr : NR;
+          for (int ir = 0; ir < mc; ir += MR) {
+            int mr = mc - ir < MR ? mc - ir : MR;
+            micro(kc, pa + ir * kc, pb + jr * kc, c + (i0 + ir) * ldc + j0 + jr, ldc, mr, nr, k0 > 0, t);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Part `part` of `parts` of C = op(A)·op(B) (A m×k or stored k×m with ta; B
+// k×n or stored n×k with tb; C m×n; all contiguous): the rows of C split in
+// MR multiples when C has at least as many rows as columns, else its columns
+// in NR multiples, so each thread writes its own block of C.
+__attribute__((export_name("matmul"))) void matmul(const float *a, const float *b, float *c, int m, int n, int k,
+                                                   int ta, int tb, float *scratch, int part, int parts) {
+  int lda = ta ? m : k, ldb = tb ? k : n;
+  if (m >= n) {
+    int strips = (m + MR - 1) / MR;
+    int s0 = strips * part / parts, s1 = strips * (part + 1) / parts;
+    int i0 = s0 * MR, i1 = s1 * MR < m ? s1 * MR : m;
+    if (i0 >= i1) return;
+    const float *a0 = ta ? a + i0 : a + i0 * lda;
+    gemm(a0, lda, ta, b, ldb, tb, c + i0 * n, n, i1 - i0, n, k, scratch);
+  } else {
+    int strips = (n + NR - 1) / NR;
+    int s0 = strips * part / parts, s1 = strips * (part + 1) / parts;
+    int j0 = s0 * NR, j1 = s1 * NR < n ? s1 * NR : n;
+    if (j0 >= j1) return;
+    const float *b0 = tb ? b + j0 * ldb : b + j0;
+    gemm(a, lda, ta, b0, ldb, tb, c + j0, n, m, j1 - j0, k, scratch);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Elementwise: four lanes at a time, a scalar tail. NaN handling follows the
+// reference loops (backend/cpu/kernels.ts): f32x4.max propagates NaN as
+// Math.max does; a NaN x fails `x > 0` and gives 0 in relu_grad.
+
+// out = max(x, 0) · scale (relu: scale 1)
+__attribute__((export_name("scaled_relu"))) void scaled_relu(const float *x, float *out, int n, float scale) {
+  v128_t zero = wasm_f32x4_splat(0), s = wasm_f32x4_splat(scale);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_f32x4_max(wasm_v128_load(x + i), zero), s));
+  }
+  for (; i < n; i++) {
+    float v = x[i];
+    out[i] = (v != v ? v : (v > 0 ? v : 0)) * scale;
+  }
+}
+
+// out = x > 0 ? dy · scale : 0
+__attribute__((export_name("relu_grad"))) void relu_grad(const float *dy, const float *x, float *out, int n, float scale) {
+  v128_t zero = wasm_f32x4_splat(0), s = wasm_f32x4_splat(scale);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t positive = wasm_f32x4_gt(wasm_v128_load(x + i), zero);
+    wasm_v128_store(out + i, wasm_v128_and(positive, wasm_f32x4_mul(wasm_v128_load(dy + i), s)));
+  }
+  for (; i < n; i++) out[i] = x[i] > 0 ? dy[i] * scale : 0;
+}
+
+// ---------------------------------------------------------------------------
+// AGD (the reference: agdTerms, agdUpdate in backend/cpu/kernels.ts)
+
+// out[r] = weight · ‖x[:, r]‖ over the `rows` rows of x viewed as rows×slices
+__attribute__((export_name("agd_terms"))) void agd_terms(const float *x, int rows, int slices, float weight, float *out) {
+  if (slices == 1) {
+    v128_t acc0 = wasm_f32x4_splat(0), acc1 = acc0;
+    int i = 0;
+    for (; i + 8 <= rows; i += 8) {
+      v128_t a = wasm_v128_load(x + i), b = wasm_v128_load(x + i + 4);
+      acc0 = MADD(a, a, acc0);
+      acc1 = MADD(b, b, acc1);
+    }
+    v128_t acc = wasm_f32x4_add(acc0, acc1);
+    double sum = (double)wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) +
+                 wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3);
+    for (; i < rows; i++) sum += (double)x[i] * x[i];
+    out[0] = weight * (float)__builtin_sqrt(sum);
+    return;
+  }
+  for (int r = 0; r < slices; r++) {
+    double sum = 0;
+    for (int i = 0; i < rows; i++) {
+      double v = x[i * slices + r];
+      sum += v * v;
+    }
+    out[r] = weight * (float)__builtin_sqrt(sum);
+  }
+}
+
+static inline float nan_to_num(float v) {
+  if (v != v) return 0;
+  if (v > 3.4028234663852886e38f) return 3.4028234663852886e38f;
+  if (v < -3.4028234663852886e38f) return -3.4028234663852886e38f;
+  return v;
+}
+
+// out = w − nan_to_num(c / terms[i mod slices]) · g, c = mul · η
+__attribute__((export_name("agd_update"))) void agd_update(const float *w, const float *g, const float *terms, const float *eta, float *out, int n, int slices, float mul) {
+  float c = mul * eta[0];
+  if (slices == 1) {
+    v128_t f = wasm_f32x4_splat(nan_to_num(c / terms[0]));
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      v128_t wv = wasm_v128_load(w + i), gv = wasm_v128_load(g + i);
+      wasm_v128_store(out + i, wasm_f32x4_sub(wv, wasm_f32x4_mul(f, gv)));
+    }
+    float fs = nan_to_num(c / terms[0]);
+    for (; i < n; i++) out[i] = w[i] - fs * g[i];
+    return;
+  }
+  for (int i = 0, r = 0; i < n; i++) {
+    out[i] = w[i] - nan_to_num(c / terms[r]) * g[i];
+    if (++r == slices) r = 0;
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The fast CPU backend: every tensor lives in one WebAssembly memory, the
+ * ops that dominate training (matmul) run as WebAssembly SIMD kernels
+ * (`kernels.c`), and every other op runs the CPU reference loop on views of
+ * that memory — so this backend computes what the reference defines, and is
+ * tested against it op by op.
+ *
+ * @module
+ */
+import type { OpAttrs, OpName } from "../../op_name.ts";
+import { type DType, type OutSpec, sizeOf } from "../../shape.ts";
+import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts";
+import type { CpuInput, CpuKernel, CpuOutput } from "../cpu/kernel.ts";
+import { CPU_KERNELS } from "../cpu/kernels.ts";
+import { KERNELS_WASM_BASE64, KERNELS_WASM_THREADS_BASE64 } from "./kernels_wasm.generated.ts";
+import { CONTROL_INTS, type PoolKernels, ThreadPool } from "./thread_pool.ts";
+
+/** A tensor's place in the module's memory. */
+export interface WasmStorage {
+  /** Byte offset (16-byte aligned). */
+  readonly ptr: number;
+  /** Bytes reserved (a multiple of 16; the pool's size class). */
+  readonly bytes: number;
+}
+
+/** A matmul as the op table calls it: C = op(A)·op(B), pointers and sizes. */
+type Matmul = (
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  ta: number,
+  tb: number,
+) => void;
+
+/** What kernels.c exports besides matmul (the one-thread build also its memory). */
+interface ElementKernels {
+  memory?: WebAssembly.Memory;
+  __heap_base: WebAssembly.Global;
+  matmul_scratch_floats(): number;
+  scaled_relu(x: number, out: number, n: number, scale: number): void;
+  relu_grad(dy: number, x: number, out: number, n: number, scale: number): void;
+  agd_terms(x: number, rows: number, slices: number, weight: number, out: number): void;
+  agd_update(
+    w: number,
+    g: number,
+    terms: number,
+    eta: number,
+    out: number,
+    n: number,
+    slices: number,
+    mul: number,
+  ): void;
+}
+
+/** What kernels.c exports: its matmul computes part `part` of `parts`, with a thread's scratch. */
+interface KernelExports extends ElementKernels, PoolKernels {}
+
+/** The kernels as the op table calls them: matmul spread over the threads. */
+interface Kernels extends ElementKernels {
+  matmul: Matmul;
+}
+
+/**
+ * An op the SIMD kernels run in place of the reference loop (inputs and
+ * output as byte offsets); false hands this call to the reference.
+ */
+type WasmKernel<P extends OpName> = (
+  ex: Kernels,
+  inputs: KernelInput<WasmStorage>[],
+  attrs: OpAttrs[P],
+  out: { ptr: number; shape: readonly number[] },
+) => boolean | void;
+
+/**
+ * The ops with a SIMD kernel (those that dominate a training step); the rest
+ * run their reference loop. A kernel returns false to hand a case it does
+ * not cover (e.g. broadcasting) to the reference.
+ */
+const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
+  matmul: (ex, [a, b], attrs, out) => {
+    const [m, n] = out.shape;
+    const k = attrs.transA ? a.shape[0] : a.shape[1];
+    ex.matmul(a.storage.ptr, b.storage.ptr, out.ptr, m, n, k, +attrs.transA, +attrs.transB);
+  },
+  relu: (ex, [x], _attrs, out) => ex.scaled_relu(x.storage.ptr, out.ptr, sizeOf(out.shape), 1),
+  scaled_relu: (ex, [x], { scale }, out) =>
+    ex.scaled_relu(x.storage.ptr, out.ptr, sizeOf(out.shape), scale),
+  relu_grad: (ex, [dy, x], { scale }, out) => {
+    const n = sizeOf(out.shape);
+    if (sizeOf(dy.shape) !== n || sizeOf(x.shape) !== n) return false;
+    ex.relu_grad(dy.storage.ptr, x.storage.ptr, out.ptr, n, scale);
+    return true;
+  },
+  agd_terms: (ex, inputs, { weights }, out) => {
+    let offset = 0;
+    inputs.forEach((x, k) => {
+      const slices = sizeOf(x.shape.slice(2));
+      ex.agd_terms(
+        x.storage.ptr,
+        x.shape[0] * x.shape[1],
+        slices,
+        weights[k],
+        out.ptr + 4 * offset,
+      );
+      offset += slices;
+    });
+  },
+  agd_update: (ex, [w, g, terms, eta], { offset, mul }, out) => {
+    const slices = sizeOf(w.shape.slice(2));
+    const n = sizeOf(out.shape);
+    ex.agd_update(
+      w.storage.ptr,
+      g.storage.ptr,
+      terms.storage.ptr + 4 * offset,
+      eta.storage.ptr,
+      out.ptr,
+      n,
+      slices,
+      mul,
+    );
+  },
+};
+
+const PAGE = 65536;
+/** The threads build's memory limit (its `--max-memory`): 2 GiB. */
+const MAX_PAGES = 32768;
+/** Below this many multiply-adds a matmul runs on one thread (waking the others costs more). */
+const PARALLEL_MACS = 1 << 18;
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** A build of the kernels, decoded and compiled once per process. */
+function kernelsModule(base64: string): Promise<WebAssembly.Module> {
+  let m = compiled.get(base64);
+  if (!m) {
+    m = WebAssembly.compile(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
+    compiled.set(base64, m);
+  }
+  return m;
+}
+
+/** Options of {@link WasmBackend.create}. */
+export interface WasmOptions {
+  /**
+   * Threads a kernel call uses (default: `navigator.hardwareConcurrency`).
+   * More than one needs SharedArrayBuffer (Deno; a cross-origin-isolated
+   * page); without it the backend runs on one thread.
+   */
+  threads?: number;
+}
+
+/** Whether shared WebAssembly memory and workers can be made here. */
+function sharedMemoryWorks(): boolean {
+  try {
+    return typeof Worker === "function" &&
+      new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof
+        SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A backend whose storages are ranges of one WebAssembly memory. Released
+ * ranges are pooled by size, so a training loop stops allocating after its
+ * first step and the memory stops growing.
+ *
+ * @example
+ * ```ts
+ * import { WasmBackend } from "./wasm_backend.ts";
+ * const wasm = await WasmBackend.create();
+ * const a = wasm.upload(new Float32Array([1, 2, 3, 4]));
+ * const c = wasm.run("matmul", [
+ *   { storage: a, shape: [2, 2], dtype: "float32" },
+ *   { storage: a, shape: [2, 2], dtype: "float32" },
+ * ], { transA: false, transB: false }, { shape: [2, 2], dtype: "float32" });
+ * console.log(await wasm.read(c, "float32", 4)); // Float32Array [7, 10, 15, 22]
+ * ```
+ */
+export class WasmBackend implements Backend<WasmStorage> {
+  /** Always `wasm`. */
+  readonly name: string = "wasm";
+  #ex: Kernels;
+  #memory: WebAssembly.Memory;
+  #threads?: ThreadPool;
+  #scratchBytes: number;
+  #top: number;
+  #free = new Map<number, number[]>();
+  #live = new Set<number>();
+  #bytesInUse = 0;
+  #bytesPooled = 0;
+  #allocations = 0;
+
+  private constructor(ex: KernelExports, memory: WebAssembly.Memory) {
+    this.#memory = memory;
+    this.#top = align(ex.__heap_base.value as number);
+    this.#scratchBytes = 4 * ex.matmul_scratch_floats();
+    const scratch = this.#reserve(this.#scratchBytes);
+    this.#ex = {
+      ...ex,
+      matmul: (a, b, c, m, n, k, ta, tb) => {
+        const threads = this.#threads;
+        if (threads && m * n * k >= PARALLEL_MACS) {
+          threads.matmul(ex, [a, b, c, m, n, k, ta, tb], scratch);
+        } else ex.matmul(a, b, c, m, n, k, ta, tb, scratch, 0, 1);
+      },
+    };
+  }
+
+  /**
+   * Instantiates the SIMD kernels (compiled once per process) and starts
+   * their threads.
+   *
+   * @param options threads
+   * @returns a new backend with its own memory
+   */
+  static async create(options: WasmOptions = {}): Promise<WasmBackend> {
+    const threads = Math.max(1, Math.floor(options.threads ?? navigator.hardwareConcurrency ?? 1));
+    if (threads > 1 && sharedMemoryWorks()) {
+      const module = await kernelsModule(KERNELS_WASM_THREADS_BASE64);
+      const memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
+      const instance = await WebAssembly.instantiate(module, { env: { memory } });
+      const backend = new WasmBackend(instance.exports as unknown as KernelExports, memory);
+      const control = backend.#reserve(4 * CONTROL_INTS);
+      const scratch = Array.from(
+        { length: threads - 1 },
+        () => backend.#reserve(backend.#scratchBytes),
+      );
+      backend.#threads = await ThreadPool.start(module, memory, control, [0, ...scratch]);
+      return backend;
+    }
+    const instance = await WebAssembly.instantiate(await kernelsModule(KERNELS_WASM_BASE64), {});
+    const ex = instance.exports as unknown as KernelExports;
+    return new WasmBackend(ex, ex.memory!);
+  }
+
+  /** Threads each large kernel call uses (1 without SharedArrayBuffer). */
+  get threads(): number {
+    return this.#threads?.threads ?? 1;
+  }
+
+  /** Memory for the backend's own use (never released), from the top. */
+  #reserve(bytes: number): number {
+    const ptr = this.#top;
+    this.#grow(this.#top += align(bytes));
+    return ptr;
+  }
+
+  /** Grows the memory to hold `end` bytes. */
+  #grow(end: number): void {
+    const missing = end - this.#memory.buffer.byteLength;
+    if (missing > 0) this.#memory.grow(Math.ceil(missing / PAGE));
+  }
+
+  /** A range of at least `bytes`, from the pool or from the top of memory (grown as needed). */
+  #allocate(bytes: number): WasmStorage {
+    const size = align(Math.max(bytes, 16));
+    const free = this.#free.get(size);
+    let ptr = free?.pop();
+    if (ptr !== undefined) {
+      this.#bytesPooled -= size;
+    } else {
+      ptr = this.#top;
+      this.#grow(this.#top += size);
+      this.#allocations++;
+    }
+    this.#live.add(ptr);
+    this.#bytesInUse += size;
+    return { ptr, bytes: size };
+  }
+
+  /** A typed view of `size` elements at `ptr` (views are made per use: growing memory detaches old ones). */
+  #view(ptr: number, dtype: DType, size: number): TypedArray {
+    const buffer = this.#memory.buffer;
+    return dtype === "int32"
+      ? new Int32Array(buffer, ptr, size)
+      : new Float32Array(buffer, ptr, size);
+  }
+
+  /** Copies `data` into a new storage. */
+  upload(data: TypedArray): WasmStorage {
+    const s = this.#allocate(data.byteLength);
+    const dtype: DType = data instanceof Int32Array ? "int32" : "float32";
+    this.#view(s.ptr, dtype, data.length).set(data);
+    return s;
+  }
+
+  /** A copy of the first `size` elements of `storage`. */
+  read(storage: WasmStorage, dtype: DType, size: number): Promise<TypedArray> {
+    return Promise.resolve(this.#view(storage.ptr, dtype, size).slice());
+  }
+
+  /** Runs `op`: its SIMD kernel where it has one, else its reference loop on views of the memory. */
+  run<P extends OpName>(
+    op: P,
+    inputs: KernelInput<WasmStorage>[],
+    attrs: OpAttrs[P],
+    out: OutSpec,
+  ): WasmStorage {
+    const size = sizeOf(out.shape);
+    const s = this.#allocate(size * 4);
+    const fast = WASM_KERNELS[op] as WasmKernel<P> | undefined;
+    if (fast && fast(this.#ex, inputs, attrs, { ptr: s.ptr, shape: out.shape }) !== false) return s;
+    // Views only after the allocation, which may have grown (detached) the memory.
+    const views: CpuInput[] = inputs.map((x) => ({
+      data: this.#view(x.storage.ptr, x.dtype, sizeOf(x.shape)),
+      shape: x.shape,
+      dtype: x.dtype,
+    }));
+    const output: CpuOutput = { data: this.#view(s.ptr, out.dtype, size), shape: out.shape };
+    // The reference kernels expect a zero-filled output (a pooled range holds old values).
+    output.data.fill(0);
+    (CPU_KERNELS[op] as CpuKernel<P>)(views, attrs, output);
+    return s;
+  }
+
+  /** Gives the range back to the pool (a second release is ignored). */
+  release(storage: WasmStorage): void {
+    if (!this.#live.delete(storage.ptr)) return;
+    this.#bytesInUse -= storage.bytes;
+    this.#bytesPooled += storage.bytes;
+    let free = this.#free.get(storage.bytes);
+    if (!free) this.#free.set(storage.bytes, free = []);
+    free.push(storage.ptr);
+  }
+
+  /** Nothing to do: every op has already run. */
+  flush(): void {}
+
+  /** Stops the threads (the backend must not be used afterwards). */
+  destroy(): void {
+    this.#threads?.stop();
+    this.#threads = undefined;
+  }
+
+  /** Bytes in live and in pooled ranges, and ranges taken from the top of memory. */
+  memory(): MemoryInfo {
+    return {
+      bytesInUse: this.#bytesInUse,
+      bytesPooled: this.#bytesPooled,
+      allocations: this.#allocations,
+    };
+  }
+}
+
+/** Rounds up to 16 bytes (one f32x4). */
+function align(bytes: number): number {
+  return (bytes + 15) & ~15;
+}

@@ -1,0 +1,160 @@
+// The wasm backend's SIMD kernels against the CPU reference, on one thread
+// and on several: shapes that are not multiples of the SIMD width or of the
+// GEMM's tiles, every transpose, NaN and infinities where the reference
+// defines them.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import type { OpAttrs, OpName } from "../../op_name.ts";
+import { Rng } from "../../random.ts";
+import { type DType, type OutSpec, SHAPE_RULES, sizeOf } from "../../shape.ts";
+import { assertClose } from "../../testing/assert.ts";
+import { CpuBackend } from "../cpu/cpu_backend.ts";
+import type { KernelInput, TypedArray } from "../backend.ts";
+import { WasmBackend } from "./wasm_backend.ts";
+
+const cpu = new CpuBackend();
+const rng = new Rng(7);
+
+/** A backend as this test drives it. */
+interface Driven<S> {
+  upload(data: TypedArray): S;
+  run<P extends OpName>(op: P, inputs: KernelInput<S>[], attrs: OpAttrs[P], out: OutSpec): S;
+  read(storage: S, dtype: DType, size: number): Promise<TypedArray>;
+}
+
+/** Runs `op` on a backend from host arrays and reads the result back. */
+async function runOn<S, P extends OpName>(
+  backend: Driven<S>,
+  op: P,
+  inputs: { data: TypedArray; shape: number[] }[],
+  attrs: OpAttrs[P],
+): Promise<Float32Array> {
+  const specs = inputs.map((x) => ({
+    shape: x.shape,
+    dtype: (x.data instanceof Int32Array ? "int32" : "float32") as DType,
+  }));
+  const out = SHAPE_RULES[op](specs.map((s) => s.shape), specs.map((s) => s.dtype), attrs);
+  const handles = inputs.map((x) => backend.upload(x.data));
+  const result = backend.run(
+    op,
+    handles.map((storage, i) => ({ storage, ...specs[i] })),
+    attrs,
+    out,
+  );
+  return (await backend.read(result, "float32", sizeOf(out.shape))) as Float32Array;
+}
+
+/** Runs `op` on the reference and on `wasm`, compares, and returns the wasm result. */
+async function check<P extends OpName>(
+  wasm: WasmBackend,
+  op: P,
+  inputs: { data: TypedArray; shape: number[] }[],
+  attrs: OpAttrs[P],
+  tolerance = { atol: 1e-5, rtol: 1e-5 },
+): Promise<Float32Array> {
+  const expected = await runOn(cpu, op, inputs, attrs);
+  const actual = await runOn(wasm, op, inputs, attrs);
+  const label = `${op} ${JSON.stringify(inputs.map((x) => x.shape))}`;
+  assertClose(actual, expected, { ...tolerance, label });
+  return actual;
+}
+
+const randn = (shape: number[]) => ({ data: rng.normals(shape.reduce((a, b) => a * b, 1)), shape });
+
+for (const threads of [1, 2]) {
+  Deno.test(`wasm matmul matches the reference: odd shapes, every transpose (${threads} thread(s))`, async () => {
+    const wasm = await WasmBackend.create({ threads });
+    try {
+      assertEquals(wasm.threads, threads);
+      const shapes: [number, number, number][] = [
+        [1, 1, 1],
+        [3, 5, 7],
+        [6, 8, 4],
+        [13, 17, 19],
+        [128, 256, 784],
+        [257, 129, 300],
+        [7, 600, 33],
+        [4, 3, 0],
+      ];
+      for (const [m, n, k] of shapes) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const a = randn(transA ? [k, m] : [m, k]);
+            const b = randn(transB ? [n, k] : [k, n]);
+            await check(wasm, "matmul", [a, b], { transA, transB }, { atol: 1e-4, rtol: 1e-4 });
+          }
+        }
+      }
+    } finally {
+      wasm.destroy();
+    }
+  });
+}
+
+Deno.test("wasm elementwise and AGD kernels match the reference, NaN and ±∞ included", async () => {
+  const wasm = await WasmBackend.create({ threads: 1 });
+  const special = randn([3, 5, 7]);
+  special.data.set([0, -1, -0, Infinity, -Infinity, NaN, 1e-30]);
+  for (const shape of [[1], [3], [4], [5], [3, 5, 7], [128, 256]]) {
+    const x = randn(shape);
+    await check(wasm, "relu", [x], {});
+    await check(wasm, "scaled_relu", [x], { scale: Math.SQRT2 });
+    await check(wasm, "relu_grad", [randn(shape), x], { scale: 3 });
+  }
+  await check(wasm, "relu", [special], {});
+  await check(wasm, "scaled_relu", [special], { scale: 2 });
+  await check(wasm, "relu_grad", [special, randn([3, 5, 7])], { scale: 1 });
+  await check(wasm, "relu_grad", [randn([3, 5, 7]), special], { scale: 1 });
+  // AGD: terms of a 2-D and a 4-D gradient, η, and the update of each.
+  const g2 = randn([33, 17]);
+  const g4 = randn([5, 3, 3, 3]);
+  const terms = await check(wasm, "agd_terms", [g2, g4], { weights: [0.5, 2] }, {
+    atol: 1e-5,
+    rtol: 1e-5,
+  });
+  assertEquals(terms.length, 1 + 9);
+  const eta = { data: new Float32Array([0.25]), shape: [] as number[] };
+  const t = { data: terms, shape: [terms.length] };
+  await check(wasm, "agd_update", [randn([33, 17]), g2, t, eta], { offset: 0, mul: 0.7 });
+  await check(wasm, "agd_update", [randn([5, 3, 3, 3]), g4, t, eta], { offset: 1, mul: 0.7 });
+  // A zero term makes the factor infinite: nan_to_num caps it, as the reference does.
+  const zero = { data: new Float32Array([0]), shape: [1] };
+  await check(
+    wasm,
+    "agd_update",
+    [randn([4, 4]), randn([4, 4]), zero, eta],
+    { offset: 0, mul: 1 },
+    {
+      atol: 1e33,
+      rtol: 1e-6,
+    },
+  );
+  wasm.destroy();
+});
+
+Deno.test("wasm memory: released ranges are reused, so a repeated workload allocates nothing new", async () => {
+  const wasm = await WasmBackend.create({ threads: 1 });
+  const step = () => {
+    const a = wasm.upload(rng.normals(64 * 64));
+    const c = wasm.run(
+      "matmul",
+      [
+        { storage: a, shape: [64, 64], dtype: "float32" },
+        { storage: a, shape: [64, 64], dtype: "float32" },
+      ],
+      { transA: false, transB: true },
+      { shape: [64, 64], dtype: "float32" },
+    );
+    const d = wasm.run("exp", [{ storage: c, shape: [64, 64], dtype: "float32" }], {}, {
+      shape: [64, 64],
+      dtype: "float32",
+    });
+    for (const s of [a, c, d]) wasm.release(s);
+  };
+  step();
+  const after = wasm.memory().allocations;
+  for (let i = 0; i < 10; i++) step();
+  assertEquals(wasm.memory().allocations, after);
+  assertEquals(wasm.memory().bytesInUse, 0);
+  assert(wasm.memory().bytesPooled > 0);
+  wasm.destroy();
+});
