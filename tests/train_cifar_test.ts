@@ -1,6 +1,6 @@
 // A short CIFAR-shaped training run of vgg16 and resnet18 on generated data in
-// the official binary format, through the real trainer, on each WebGPU
-// implementation (on the CPU reference where there is none).
+// the official binary format, through the real trainer, on the wasm backend
+// and on each WebGPU implementation.
 import { equal, ok } from "node:assert/strict";
 import { createModel, loadCheckpoint } from "@agd/models";
 import { parseTrainArgs } from "../apps/cli/args.ts";
@@ -37,17 +37,17 @@ for (const device of FAST_DEVICES) {
     Deno.test({
       name: `train: 1 epoch of ${arch} on generated CIFAR-10 completes (${device.name})`,
       ignore: device.ignore,
-      fn: () => trainOnce(arch, implementation),
+      fn: () => trainOnce(arch, implementation ?? "wasm"),
     });
   }
 }
 
-/** One epoch through the trainer, on `implementation` (`--webgpu`) or, without one, on the CPU. */
+/** One epoch through the trainer, on WebGPU's `implementation` (`--webgpu`) or on wasm. */
 async function trainOnce(
   arch: string,
-  implementation: GpuTestDevice["implementation"] | undefined,
+  implementation: GpuTestDevice["implementation"] | "wasm",
 ): Promise<void> {
-  const gpu = implementation !== undefined;
+  const gpu = implementation !== "wasm";
   const root = await Deno.makeTempDir();
   try {
     await writeCifar10(root);
@@ -69,11 +69,12 @@ async function trainOnce(
       "xent",
       "--out",
       `${root}/run`,
-      ...(gpu ? ["--webgpu", implementation] : ["--cpu"]),
+      ...(gpu ? ["--device", "webgpu", "--webgpu", implementation] : ["--device", "wasm"]),
     ]);
     const result = await train(config, { progress: new Progress(false) });
     result.model.dispose();
     if (gpu) equal((getBackend() as WebGpuBackend).implementation, implementation);
+    else equal(getBackend().name, "wasm");
     const [m] = await readMetrics(`${root}/run`);
     equal(m.epoch, 1);
     for (const [k, v] of Object.entries(m)) ok(Number.isFinite(v), `${k} = ${v}`);

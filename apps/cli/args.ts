@@ -27,7 +27,13 @@ export interface TrainConfig {
   width: number;
   /** Data-parallel training over MPI ranks. */
   distribute: boolean;
-  /** Run on the CPU reference backend instead of WebGPU. */
+  /**
+   * Where to run: `auto` (WebGPU on a hardware adapter, else whichever of
+   * WebGPU and wasm a startup measurement finds faster), `webgpu`, `wasm`
+   * (WebAssembly SIMD on every core) or `cpu` (the reference loops).
+   */
+  device: "auto" | "webgpu" | "wasm" | "cpu";
+  /** The CPU reference backend (`--cpu`, the same as `--device cpu`). */
   cpu: boolean;
   /** The WebGPU implementation: Deno's own (wgpu) or Chrome's (Dawn, from npm `webgpu`). */
   webgpu: "deno" | "dawn";
@@ -99,7 +105,14 @@ const FLAGS: Record<string, FlagSpec> = {
   },
   width: { type: "string", default: "256", help: "fcn width", kind: "int" },
   distribute: { type: "boolean", default: false, help: "data-parallel over MPI ranks (mpirun)" },
-  cpu: { type: "boolean", default: false, help: "use the CPU reference backend instead of WebGPU" },
+  device: {
+    type: "string",
+    default: "auto",
+    help:
+      "auto (WebGPU on a GPU, else the faster of WebGPU and wasm, measured), webgpu, wasm or cpu",
+    choices: ["auto", "webgpu", "wasm", "cpu"],
+  },
+  cpu: { type: "boolean", default: false, help: "the CPU reference backend (= --device cpu)" },
   webgpu: {
     type: "string",
     default: "deno",
@@ -258,7 +271,8 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     depth: num("depth"),
     width: positive("width", num("width")),
     distribute: values.distribute as boolean,
-    cpu: values.cpu as boolean,
+    device: deviceFlag(values.device as TrainConfig["device"], values.cpu as boolean),
+    cpu: values.cpu as boolean || values.device === "cpu",
     webgpu: values.webgpu as TrainConfig["webgpu"],
     gain: positive("gain", num("gain", "number")),
     optimizer: values.optimizer as TrainConfig["optimizer"],
@@ -298,6 +312,7 @@ export const RESUMABLE: ReadonlySet<keyof TrainConfig> = new Set<keyof TrainConf
   "data_dir",
   "no_download",
   "workers",
+  "device",
   "cpu",
   "webgpu",
   "distribute",
@@ -340,4 +355,15 @@ export function resumeConfig(saved: unknown, parsed: ParsedArgs, source: string)
   config.resume = true;
   config.out = parsed.config.out;
   return config;
+}
+
+/** `--device`, with `--cpu` as its older spelling; both naming different devices is an error. */
+function deviceFlag(device: TrainConfig["device"], cpu: boolean): TrainConfig["device"] {
+  if (!cpu) return device;
+  if (device !== "auto" && device !== "cpu") {
+    throw new UsageError(
+      `Cannot use --cpu with --device ${device}: --cpu means --device cpu; give one`,
+    );
+  }
+  return "cpu";
 }

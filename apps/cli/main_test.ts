@@ -66,6 +66,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "train --device wasm: 1 epoch of the default fcn on all of Fashion-MNIST reaches 81.5%",
+  ignore: !haveFashion,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const { code, stdout, stderr } = await run([
+      "--device",
+      "wasm",
+      "--dataset",
+      "fashion-mnist",
+      "--data-dir",
+      "/usr/share/datasets",
+      "--no-download",
+      "--epochs",
+      "1",
+      "--seed",
+      "0",
+      "--out",
+      dir,
+    ]);
+    equal(code, 0, stderr);
+    match(stdout, /^Device: wasm \(WebAssembly SIMD, \d+ threads?\)/m);
+    const [m] = await readMetrics(dir);
+    ok(
+      m.test_acc >= 0.815,
+      `test accuracy ${m.test_acc} after 1 epoch (depth 10, width 256, seed 0)`,
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
   name: "train: --resume after 1 epoch gives the same metrics as an uninterrupted 2-epoch run",
   ignore: !haveFashion,
   fn: async () => {

@@ -13,6 +13,7 @@ import { createLoader, type Dataset } from "@agd/datasets";
 import type { DataParallel } from "@agd/distributed";
 import { createModel, type Module } from "@agd/models";
 import { cpu, setBackend, useWebGPU } from "@agd/tensor";
+import { chooseDevice } from "./device.ts";
 import type { TrainConfig } from "./args.ts";
 import { CHECKPOINT, loadRun, type RunPosition, saveRun } from "./checkpoint.ts";
 import { openSplit } from "./data.ts";
@@ -184,9 +185,14 @@ async function trainOn(
     // Every rank stops after the same step, whichever rank was interrupted.
     options = { ...options, signal: dist.agree(options.signal) };
   }
-  if (config.cpu) setBackend(cpu());
-  else await useWebGPU({ implementation: config.webgpu });
   const progress = rank0 ? options.progress ?? new Progress() : new QuietProgress();
+  if (dist) {
+    // Every rank on the same kind of device: its GPU, or the reference with --cpu.
+    if (config.cpu) setBackend(cpu());
+    else await useWebGPU({ implementation: config.webgpu });
+  } else {
+    progress.log(await chooseDevice(config));
+  }
   if (dist) {
     progress.log(
       `Distributed over ${dist.size} ranks: ${

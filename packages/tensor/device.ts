@@ -1,8 +1,9 @@
 /**
  * Which backend new tensors go to. The CPU reference backend is the default
- * until {@link useWebGPU} acquires the GPU. There is one WebGPU backend per
- * WebGPU implementation (Deno's own, or Dawn: see {@link WebGpuImplementation})
- * and process, created on first use.
+ * until {@link useWebGPU} acquires the GPU or {@link useWasm} the fast CPU
+ * backend. There is one WebGPU backend per WebGPU implementation (Deno's own,
+ * or Dawn: see {@link WebGpuImplementation}) and process, and one wasm
+ * backend, each created on first use.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import type { Backend } from "./backend/backend.ts";
 import { CpuBackend } from "./backend/cpu/cpu_backend.ts";
 import { requestAdapter, type WebGpuImplementation } from "./backend/webgpu/adapter.ts";
 import type { WebGpuBackend, WebGpuOptions } from "./backend/webgpu/webgpu_backend.ts";
+import type { WasmBackend, WasmOptions } from "./backend/wasm/wasm_backend.ts";
 
 export type { WebGpuImplementation } from "./backend/webgpu/adapter.ts";
 export { swiftShaderDriver, WEBGPU_IMPLEMENTATIONS } from "./backend/webgpu/adapter.ts";
@@ -26,6 +28,7 @@ export interface WebGpuChoice {
 
 let cpuBackend: CpuBackend | undefined;
 const gpuBackends = new Map<WebGpuImplementation, Promise<WebGpuBackend>>();
+let wasmBackend: Promise<WasmBackend> | undefined;
 let current: Backend | undefined;
 
 /** The CPU reference backend (plain loops; the meaning of every op). */
@@ -85,6 +88,35 @@ export async function createWebGpuBackend(options?: WebGpuOptions): Promise<WebG
  */
 export async function useWebGPU(options: WebGpuChoice = {}): Promise<WebGpuBackend> {
   const b = await webgpu(options);
+  current = b;
+  return b;
+}
+
+/**
+ * The fast CPU backend (WebAssembly SIMD kernels on every core), created on
+ * first call and shared afterwards; the options apply to that first call.
+ *
+ * @param options threads (default: every core, where SharedArrayBuffer exists)
+ * @returns the shared backend
+ */
+export function wasm(options: WasmOptions = {}): Promise<WasmBackend> {
+  wasmBackend ??= import("./backend/wasm/wasm_backend.ts")
+    .then((m) => m.WasmBackend.create(options))
+    .catch((e: unknown) => {
+      wasmBackend = undefined;
+      throw e;
+    });
+  return wasmBackend;
+}
+
+/**
+ * Makes the fast CPU backend the default for new tensors and returns it.
+ *
+ * @param options threads (for the first call; see {@link wasm})
+ * @returns the backend now in use
+ */
+export async function useWasm(options: WasmOptions = {}): Promise<WasmBackend> {
+  const b = await wasm(options);
   current = b;
   return b;
 }

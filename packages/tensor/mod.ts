@@ -26,6 +26,7 @@ export type {
   WebGpuBackend,
   WebGpuOptions,
 } from "./backend/webgpu/webgpu_backend.ts";
+export type { WasmBackend, WasmOptions, WasmStorage } from "./backend/wasm/wasm_backend.ts";
 export type {
   Dispatch,
   GpuContext,
@@ -42,7 +43,9 @@ export {
   hasWebGPU,
   setBackend,
   swiftShaderDriver,
+  useWasm,
   useWebGPU,
+  wasm,
   webgpu,
   WEBGPU_IMPLEMENTATIONS,
   type WebGpuChoice,

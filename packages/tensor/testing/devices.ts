@@ -1,8 +1,9 @@
 /**
  * The devices a test file runs its device tests on, as jax-js runs one suite
- * per device: the CPU reference and each WebGPU implementation (Deno's own,
- * Dawn). A test registers itself once per device, naming it at the end of the
- * test name — `… (cpu)`, `… (webgpu:deno)`, `… (webgpu:dawn)` — and is ignored
+ * per device: the CPU reference, the fast CPU backend (wasm) and each WebGPU
+ * implementation (Deno's own, Dawn). A test registers itself once per device,
+ * naming it at the end of the test name — `… (cpu)`, `… (wasm)`,
+ * `… (webgpu:deno)`, `… (webgpu:dawn)` — and is ignored
  * where its device is unavailable, with the reason printed once per test
  * file.
  *
@@ -27,7 +28,7 @@ import type { Backend } from "../backend/backend.ts";
 import { requestAdapter, WEBGPU_IMPLEMENTATIONS } from "../backend/webgpu/adapter.ts";
 import type { WebGpuImplementation } from "../backend/webgpu/adapter.ts";
 import type { WebGpuBackend, WebGpuOptions } from "../backend/webgpu/webgpu_backend.ts";
-import { cpu, webgpu } from "../device.ts";
+import { cpu, wasm, webgpu } from "../device.ts";
 
 /** A device tests run on. */
 export interface TestDevice<B extends Backend = Backend> {
@@ -56,6 +57,13 @@ export const CPU_DEVICE: TestDevice = {
   name: "cpu",
   ignore: false,
   backend: () => Promise.resolve(cpu()),
+};
+
+/** The fast CPU backend (WebAssembly SIMD, every core) as a test device (always available). */
+export const WASM_DEVICE: TestDevice = {
+  name: "wasm",
+  ignore: false,
+  backend: () => wasm(),
 };
 
 async function probe(implementation: WebGpuImplementation): Promise<GpuTestDevice> {
@@ -87,13 +95,11 @@ export const GPU_DEVICES: readonly GpuTestDevice[] = await Promise.all(
   WEBGPU_IMPLEMENTATIONS.map(probe),
 );
 
-/** The CPU reference, then every WebGPU implementation. */
-export const TEST_DEVICES: readonly TestDevice[] = [CPU_DEVICE, ...GPU_DEVICES];
+/** The CPU reference, the fast CPU backend, then every WebGPU implementation. */
+export const TEST_DEVICES: readonly TestDevice[] = [CPU_DEVICE, WASM_DEVICE, ...GPU_DEVICES];
 
 /**
- * Where a test that needs some accelerated device runs: every WebGPU
- * implementation when at least one is available, else the CPU reference.
+ * Where a test too slow for the reference loops runs (whole models): the
+ * fast CPU backend and every WebGPU implementation.
  */
-export const FAST_DEVICES: readonly TestDevice[] = GPU_DEVICES.some((d) => !d.ignore)
-  ? GPU_DEVICES
-  : [CPU_DEVICE];
+export const FAST_DEVICES: readonly TestDevice[] = [WASM_DEVICE, ...GPU_DEVICES];

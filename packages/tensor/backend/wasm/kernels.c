@@ -96,14 +96,14 @@ static void micro(int kc, const float *pa, const float *pb, float *c, int ldc, i
   }
 }
 
-// C[m×n] = op(A)·op(B) for op(A) m×k, op(B) k×n (row-major; lda, ldb, ldc
-// are the stored row lengths; ta: A stored k×m, tb: B stored n×k); C is
-// overwritten.
+// C[m×n] (+)= op(A)·op(B) for op(A) m×k, op(B) k×n (row-major; lda, ldb,
+// ldc are the stored row lengths; ta: A stored k×m, tb: B stored n×k); C is
+// overwritten, or added to with `accumulate`.
 static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int tb, float *c, int ldc,
-                 int m, int n, int k, float *scratch) {
+                 int m, int n, int k, int accumulate, float *scratch) {
   float *pa = scratch, *pb = scratch + MC * KC, *t = pb + KC * NC;
   if (k == 0) {
-    for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] = 0;
+    if (!accumulate) for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] = 0;
     return;
   }
   for (int j0 = 0; j0 < n; j0 += NC) {
@@ -118,7 +118,8 @@ static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int t
           int nr = nc - jr < NR ? nc - jr : NR;
           for (int ir = 0; ir < mc; ir += MR) {
             int mr = mc - ir < MR ? mc - ir : MR;
-            micro(kc, pa + ir * kc, pb + jr * kc, c + (i0 + ir) * ldc + j0 + jr, ldc, mr, nr, k0 > 0, t);
+            micro(kc, pa + ir * kc, pb + jr * kc, c + (i0 + ir) * ldc + j0 + jr, ldc, mr, nr,
+                  accumulate || k0 > 0, t);
           }
         }
       }
@@ -126,12 +127,13 @@ static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int t
   }
 }
 
-// Part `part` of `parts` of C = op(A)·op(B) (A m×k or stored k×m with ta; B
-// k×n or stored n×k with tb; C m×n; all contiguous): the rows of C split in
+// Part `part` of `parts` of C (+)= op(A)·op(B) (A m×k or stored k×m with ta;
+// B k×n or stored n×k with tb; C m×n; all contiguous): the rows of C split in
 // MR multiples when C has at least as many rows as columns, else its columns
 // in NR multiples, so each thread writes its own block of C.
 __attribute__((export_name("matmul"))) void matmul(const float *a, const float *b, float *c, int m, int n, int k,
-                                                   int ta, int tb, float *scratch, int part, int parts) {
+                                                   int ta, int tb, int accumulate, float *scratch, int part,
+                                                   int parts) {
   int lda = ta ? m : k, ldb = tb ? k : n;
   if (m >= n) {
     int strips = (m + MR - 1) / MR;
@@ -139,14 +141,79 @@ __attribute__((export_name("matmul"))) void matmul(const float *a, const float *
     int i0 = s0 * MR, i1 = s1 * MR < m ? s1 * MR : m;
     if (i0 >= i1) return;
     const float *a0 = ta ? a + i0 : a + i0 * lda;
-    gemm(a0, lda, ta, b, ldb, tb, c + i0 * n, n, i1 - i0, n, k, scratch);
+    gemm(a0, lda, ta, b, ldb, tb, c + i0 * n, n, i1 - i0, n, k, accumulate, scratch);
   } else {
     int strips = (n + NR - 1) / NR;
     int s0 = strips * part / parts, s1 = strips * (part + 1) / parts;
     int j0 = s0 * NR, j1 = s1 * NR < n ? s1 * NR : n;
     if (j0 >= j1) return;
     const float *b0 = tb ? b + j0 * ldb : b + j0;
-    gemm(a, lda, ta, b0, ldb, tb, c + j0, n, m, j1 - j0, k, scratch);
+    gemm(a, lda, ta, b0, ldb, tb, c + j0, n, m, j1 - j0, k, accumulate, scratch);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Convolution as GEMM (im2col): one image's input patches as the columns of a
+// [C·kh·kw, OH·OW] matrix, so conv2d is W[O, C·kh·kw] · col, its weight
+// gradient dY[O, OH·OW] · colᵀ summed over the batch, and its input gradient
+// the scatter-add (col2im) of Wᵀ · dY. Taps in the padding read (and receive)
+// nothing, as in the reference (ops/conv/cpu.ts).
+
+// col[(ic·kh + ky)·kw + kx][oy·ow + ox] = x[ic][oy·sh − ph + ky][ox·sw − pw + kx], 0 outside
+__attribute__((export_name("im2col"))) void im2col(const float *x, int c, int h, int w, int kh, int kw, int sh,
+                                                   int sw, int ph, int pw, int oh, int ow, float *col) {
+  for (int ic = 0; ic < c; ic++) {
+    for (int ky = 0; ky < kh; ky++) {
+      for (int kx = 0; kx < kw; kx++) {
+        const float *plane = x + ic * h * w;
+        for (int oy = 0; oy < oh; oy++) {
+          int iy = oy * sh - ph + ky;
+          float *dst = col + oy * ow;
+          if (iy < 0 || iy >= h) {
+            for (int ox = 0; ox < ow; ox++) dst[ox] = 0;
+            continue;
+          }
+          const float *row = plane + iy * w;
+          if (sw == 1) {
+            // Contiguous: only the ends fall in the padding.
+            int ix0 = -pw + kx;
+            for (int ox = 0; ox < ow; ox++) {
+              int ix = ix0 + ox;
+              dst[ox] = ix >= 0 && ix < w ? row[ix] : 0;
+            }
+          } else {
+            for (int ox = 0; ox < ow; ox++) {
+              int ix = ox * sw - pw + kx;
+              dst[ox] = ix >= 0 && ix < w ? row[ix] : 0;
+            }
+          }
+        }
+        col += oh * ow;
+      }
+    }
+  }
+}
+
+// x[ic][iy][ix] += col[…] over every tap that reads it (x zeroed by the caller)
+__attribute__((export_name("col2im"))) void col2im(const float *col, int c, int h, int w, int kh, int kw, int sh,
+                                                   int sw, int ph, int pw, int oh, int ow, float *x) {
+  for (int ic = 0; ic < c; ic++) {
+    float *plane = x + ic * h * w;
+    for (int ky = 0; ky < kh; ky++) {
+      for (int kx = 0; kx < kw; kx++) {
+        for (int oy = 0; oy < oh; oy++) {
+          int iy = oy * sh - ph + ky;
+          const float *src = col + oy * ow;
+          if (iy < 0 || iy >= h) continue;
+          float *row = plane + iy * w;
+          for (int ox = 0; ox < ow; ox++) {
+            int ix = ox * sw - pw + kx;
+            if (ix >= 0 && ix < w) row[ix] += src[ox];
+          }
+        }
+        col += oh * ow;
+      }
+    }
   }
 }
 

@@ -38,7 +38,7 @@ onmessage = async ({ data }) => {
     const op = ctrl[${OP}];
     if (op === 0) break;
     const a = ctrl.subarray(${ARGS});
-    if (op === 1) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], scratch, part, parts);
+    if (op === 1) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, part, parts);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -56,7 +56,7 @@ function canBlock(): boolean {
   }
 }
 
-/** What a pool needs of the kernels: part `part` of `parts` of a matmul. */
+/** What a pool needs of the kernels: part `part` of `parts` of a matmul (C (+)= op(A)·op(B)). */
 export interface PoolKernels {
   matmul(
     a: number,
@@ -67,6 +67,7 @@ export interface PoolKernels {
     k: number,
     ta: number,
     tb: number,
+    accumulate: number,
     scratch: number,
     part: number,
     parts: number,
@@ -133,7 +134,7 @@ export class ThreadPool {
    * Runs a matmul on every thread: the workers take parts 1…, the caller part 0.
    *
    * @param ex the caller's kernels
-   * @param args a, b, c, m, n, k, ta, tb (as kernels.c's matmul)
+   * @param args a, b, c, m, n, k, ta, tb, accumulate (as kernels.c's matmul)
    * @param scratch the caller's scratch
    */
   matmul(ex: PoolKernels, args: readonly number[], scratch: number): void {
@@ -143,8 +144,8 @@ export class ThreadPool {
     Atomics.store(ctrl, DONE, 0);
     Atomics.add(ctrl, SEQ, 1);
     Atomics.notify(ctrl, SEQ);
-    const [a, b, c, m, n, k, ta, tb] = args;
-    ex.matmul(a, b, c, m, n, k, ta, tb, scratch, 0, this.threads);
+    const [a, b, c, m, n, k, ta, tb, accumulate] = args;
+    ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, 0, this.threads);
     this.#join();
   }
 

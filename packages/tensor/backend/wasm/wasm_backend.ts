@@ -23,7 +23,7 @@ export interface WasmStorage {
   readonly bytes: number;
 }
 
-/** A matmul as the op table calls it: C = op(A)·op(B), pointers and sizes. */
+/** A matmul as the op table calls it: C (+)= op(A)·op(B), pointers and sizes. */
 type Matmul = (
   a: number,
   b: number,
@@ -33,6 +33,24 @@ type Matmul = (
   k: number,
   ta: number,
   tb: number,
+  accumulate?: number,
+) => void;
+
+/** kernels.c's im2col and col2im: pointers, then C, H, W, kh, kw, sh, sw, ph, pw, OH, OW. */
+type Im2col = (
+  from: number,
+  c: number,
+  h: number,
+  w: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  ph: number,
+  pw: number,
+  oh: number,
+  ow: number,
+  to: number,
 ) => void;
 
 /** What kernels.c exports besides matmul (the one-thread build also its memory). */
@@ -40,6 +58,8 @@ interface ElementKernels {
   memory?: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
   matmul_scratch_floats(): number;
+  im2col: Im2col;
+  col2im: Im2col;
   scaled_relu(x: number, out: number, n: number, scale: number): void;
   relu_grad(dy: number, x: number, out: number, n: number, scale: number): void;
   agd_terms(x: number, rows: number, slices: number, weight: number, out: number): void;
@@ -58,9 +78,14 @@ interface ElementKernels {
 /** What kernels.c exports: its matmul computes part `part` of `parts`, with a thread's scratch. */
 interface KernelExports extends ElementKernels, PoolKernels {}
 
-/** The kernels as the op table calls them: matmul spread over the threads. */
+/**
+ * The kernels as the op table calls them: matmul spread over the threads,
+ * and scratch memory for the duration of one op.
+ */
 interface Kernels extends ElementKernels {
   matmul: Matmul;
+  /** Byte offset of `bytes` of scratch, valid until the op returns. */
+  scratch(bytes: number): number;
 }
 
 /**
@@ -84,6 +109,39 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
     const [m, n] = out.shape;
     const k = attrs.transA ? a.shape[0] : a.shape[1];
     ex.matmul(a.storage.ptr, b.storage.ptr, out.ptr, m, n, k, +attrs.transA, +attrs.transB);
+  },
+  conv2d: (ex, [x, w], { stride, padding }, out) => {
+    const g = convGeometry(x.shape, w.shape, out.shape, stride, padding);
+    const [o] = w.shape;
+    for (let b = 0; b < g.n; b++) {
+      const col = g.direct ? x.storage.ptr + 4 * b * g.c * g.p : ex.scratch(4 * g.k * g.p);
+      if (!g.direct) ex.im2col(x.storage.ptr + 4 * b * g.c * g.hw, ...g.args, col);
+      ex.matmul(w.storage.ptr, col, out.ptr + 4 * b * o * g.p, o, g.p, g.k, 0, 0);
+    }
+  },
+  conv2d_grad_input: (ex, [dy, w], { stride, padding }, out) => {
+    const g = convGeometry(out.shape, w.shape, dy.shape, stride, padding);
+    const [o] = w.shape;
+    for (let b = 0; b < g.n; b++) {
+      const dx = out.ptr + 4 * b * g.c * g.hw;
+      const dyb = dy.storage.ptr + 4 * b * o * g.p;
+      if (g.direct) {
+        ex.matmul(w.storage.ptr, dyb, dx, g.c, g.p, o, 1, 0);
+        continue;
+      }
+      const dcol = ex.scratch(4 * g.k * g.p);
+      ex.matmul(w.storage.ptr, dyb, dcol, g.k, g.p, o, 1, 0);
+      ex.col2im(dcol, ...g.args, dx); // out is zero-filled
+    }
+  },
+  conv2d_grad_weight: (ex, [x, dy], { stride, padding, kernel }, out) => {
+    const o = dy.shape[1];
+    const g = convGeometry(x.shape, [o, x.shape[1], ...kernel], dy.shape, stride, padding);
+    for (let b = 0; b < g.n; b++) {
+      const col = g.direct ? x.storage.ptr + 4 * b * g.c * g.p : ex.scratch(4 * g.k * g.p);
+      if (!g.direct) ex.im2col(x.storage.ptr + 4 * b * g.c * g.hw, ...g.args, col);
+      ex.matmul(dy.storage.ptr + 4 * b * o * g.p, col, out.ptr, o, g.k, g.p, 0, 1, +(b > 0));
+    }
   },
   relu: (ex, [x], _attrs, out) => ex.scaled_relu(x.storage.ptr, out.ptr, sizeOf(out.shape), 1),
   scaled_relu: (ex, [x], { scale }, out) =>
@@ -124,7 +182,48 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
   },
 };
 
+/** A convolution's sizes as the im2col GEMMs see them. */
+interface ConvGeometry {
+  /** Images. */
+  n: number;
+  /** Input channels. */
+  c: number;
+  /** Input pixels per channel. */
+  hw: number;
+  /** Output pixels per channel (the GEMMs' P). */
+  p: number;
+  /** C·kh·kw (the GEMMs' K). */
+  k: number;
+  /** A 1×1, stride-1, unpadded convolution: the input is already its own im2col. */
+  direct: boolean;
+  /** im2col/col2im's size arguments: C, H, W, kh, kw, sh, sw, ph, pw, OH, OW. */
+  args: [number, number, number, number, number, number, number, number, number, number, number];
+}
+
+function convGeometry(
+  x: readonly number[],
+  w: readonly number[],
+  y: readonly number[],
+  [sh, sw]: readonly number[],
+  [ph, pw]: readonly number[],
+): ConvGeometry {
+  const [n, c, h, wd] = x;
+  const [, , kh, kw] = w;
+  const [, , oh, ow] = y;
+  return {
+    n,
+    c,
+    hw: h * wd,
+    p: oh * ow,
+    k: c * kh * kw,
+    direct: kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0,
+    args: [c, h, wd, kh, kw, sh, sw, ph, pw, oh, ow],
+  };
+}
+
 const PAGE = 65536;
+/** The SIMD kernels that add into their output rather than overwrite it. */
+const ZEROED_OUTPUT = new Set<OpName>(["conv2d_grad_input"]);
 /** The threads build's memory limit (its `--max-memory`): 2 GiB. */
 const MAX_PAGES = 32768;
 /** Below this many multiply-adds a matmul runs on one thread (waking the others costs more). */
@@ -190,6 +289,8 @@ export class WasmBackend implements Backend<WasmStorage> {
   #top: number;
   #free = new Map<number, number[]>();
   #live = new Set<number>();
+  /** Scratch taken by the op running now, released when it returns. */
+  #temps: WasmStorage[] = [];
   #bytesInUse = 0;
   #bytesPooled = 0;
   #allocations = 0;
@@ -201,11 +302,16 @@ export class WasmBackend implements Backend<WasmStorage> {
     const scratch = this.#reserve(this.#scratchBytes);
     this.#ex = {
       ...ex,
-      matmul: (a, b, c, m, n, k, ta, tb) => {
+      matmul: (a, b, c, m, n, k, ta, tb, accumulate = 0) => {
         const threads = this.#threads;
         if (threads && m * n * k >= PARALLEL_MACS) {
-          threads.matmul(ex, [a, b, c, m, n, k, ta, tb], scratch);
-        } else ex.matmul(a, b, c, m, n, k, ta, tb, scratch, 0, 1);
+          threads.matmul(ex, [a, b, c, m, n, k, ta, tb, accumulate], scratch);
+        } else ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, 0, 1);
+      },
+      scratch: (bytes) => {
+        const s = this.#allocate(bytes);
+        this.#temps.push(s);
+        return s.ptr;
       },
     };
   }
@@ -303,7 +409,17 @@ export class WasmBackend implements Backend<WasmStorage> {
     const size = sizeOf(out.shape);
     const s = this.#allocate(size * 4);
     const fast = WASM_KERNELS[op] as WasmKernel<P> | undefined;
-    if (fast && fast(this.#ex, inputs, attrs, { ptr: s.ptr, shape: out.shape }) !== false) return s;
+    if (fast) {
+      // Kernels that accumulate (col2im) expect a zeroed output, as the reference ones do.
+      if (ZEROED_OUTPUT.has(op)) this.#view(s.ptr, out.dtype, size).fill(0);
+      let done: boolean | void;
+      try {
+        done = fast(this.#ex, inputs, attrs, { ptr: s.ptr, shape: out.shape });
+      } finally {
+        for (const t of this.#temps.splice(0)) this.release(t);
+      }
+      if (done !== false) return s;
+    }
     // Views only after the allocation, which may have grown (detached) the memory.
     const views: CpuInput[] = inputs.map((x) => ({
       data: this.#view(x.storage.ptr, x.dtype, sizeOf(x.shape)),

@@ -90,6 +90,38 @@ for (const threads of [1, 2]) {
   });
 }
 
+for (const threads of [1, 2]) {
+  Deno.test(`wasm conv2d and its gradients match the reference (${threads} thread(s))`, async () => {
+    const wasm = await WasmBackend.create({ threads });
+    try {
+      const cases: [number[], number[], [number, number], [number, number]][] = [
+        [[2, 3, 9, 11], [4, 3, 3, 3], [1, 1], [1, 1]],
+        [[2, 3, 16, 16], [5, 3, 7, 7], [2, 2], [3, 3]],
+        [[2, 6, 7, 9], [8, 6, 1, 1], [2, 2], [0, 0]],
+        [[2, 6, 7, 9], [8, 6, 1, 1], [1, 1], [0, 0]],
+        [[1, 4, 9, 9], [3, 4, 3, 3], [2, 2], [0, 0]],
+        [[2, 3, 8, 10], [4, 3, 3, 2], [1, 2], [2, 0]],
+        [[2, 16, 8, 8], [70, 16, 3, 3], [1, 1], [1, 1]],
+        [[3, 64, 16, 16], [64, 64, 3, 3], [1, 1], [1, 1]],
+      ];
+      const tol = { atol: 1e-4, rtol: 1e-3 };
+      for (const [xs, ws, stride, padding] of cases) {
+        const x = randn(xs);
+        const w = randn(ws);
+        await check(wasm, "conv2d", [x, w], { stride, padding }, tol);
+        const { shape } = SHAPE_RULES.conv2d([xs, ws], ["float32", "float32"], { stride, padding });
+        const dy = randn(shape);
+        const inputHW: [number, number] = [xs[2], xs[3]];
+        const kernel: [number, number] = [ws[2], ws[3]];
+        await check(wasm, "conv2d_grad_input", [dy, w], { stride, padding, inputHW }, tol);
+        await check(wasm, "conv2d_grad_weight", [x, dy], { stride, padding, kernel }, tol);
+      }
+    } finally {
+      wasm.destroy();
+    }
+  });
+}
+
 Deno.test("wasm elementwise and AGD kernels match the reference, NaN and ±∞ included", async () => {
   const wasm = await WasmBackend.create({ threads: 1 });
   const special = randn([3, 5, 7]);
