@@ -132,20 +132,27 @@ async function timeOp<P extends OpName>(
   }
 }
 
-/** Times kernels on the shared WebGPU backend and collects {@link KernelResult}s. */
+/** Times kernels (on the shared WebGPU backend unless given another) and collects {@link KernelResult}s. */
 export class KernelBench {
   /** Results in the order measured. */
   readonly results: KernelResult[] = [];
   readonly #options: TimingOptions;
   readonly #log: (r: KernelResult) => void;
+  readonly #backend?: Backend;
 
   /**
    * @param options timing options of every measurement
    * @param log called with each result as it is measured
+   * @param backend where to run (default: the bench's WebGPU backend)
    */
-  constructor(options: TimingOptions = {}, log: (r: KernelResult) => void = () => {}) {
+  constructor(
+    options: TimingOptions = {},
+    log: (r: KernelResult) => void = () => {},
+    backend?: Backend,
+  ) {
     this.#options = options;
     this.#log = log;
+    this.#backend = backend;
   }
 
   async #add<P extends OpName>(
@@ -155,7 +162,7 @@ export class KernelBench {
     attrs: OpAttrs[P],
     flops: number,
   ): Promise<KernelResult> {
-    const backend = await benchBackend();
+    const backend = this.#backend ?? await benchBackend();
     const ms = await timeOp(backend, op, shapes, attrs, this.#options);
     const r = { name, op, flops, ms, gflops: flops / ms / 1e6 };
     this.results.push(r);

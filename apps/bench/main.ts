@@ -8,7 +8,7 @@
  * `apps/bench/results/<adapter>.json` (`<adapter>-quick.json` for `--quick`).
  *
  * ```sh
- * deno task bench [--quick] [--only peers,gains,implementations,training,kernels,data,onnx,distributed]
+ * deno task bench [--quick] [--only peers,resnet18,gains,implementations,training,kernels,data,onnx,distributed]
  *   [--webgpu deno|dawn] [--no-jax] [--out FILE] [--readme]
  * ```
  *
@@ -21,6 +21,7 @@ import { benchData } from "./data.ts";
 import { benchBackend, chooseImplementation } from "./backend.ts";
 import { benchGains } from "./gains.ts";
 import { benchImplementations } from "./implementations.ts";
+import { benchResnet18 } from "./resnet_peer.ts";
 import { KernelBench } from "./kernels.ts";
 import { benchPeers } from "./peers.ts";
 import { type BenchReport, finishReport, newReport, sectionRunner, toMarkdown } from "./report.ts";
@@ -39,11 +40,13 @@ export type {
 export type { KernelResult } from "./kernels.ts";
 export type { Outcome, TorchResnetResult } from "./peer_torch.ts";
 export type { PeerRow, PeersReport } from "./peers.ts";
+export type { Resnet18PeerReport, ResnetRow } from "./resnet_peer.ts";
 export type { TrainResult } from "./training.ts";
 
 /** The sections of a run, in the order they run. */
 export const SECTIONS = [
   "peers",
+  "resnet18",
   "gains",
   "implementations",
   "training",
@@ -100,6 +103,9 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
 
   await section("peers", async () => {
     report.peers = await benchPeers({ ...p.peers, python: options.python, jax: options.jax, log });
+  });
+  await section("resnet18", async () => {
+    report.resnet18Peer = await benchResnet18({ ...p.resnet18, python: options.python, log });
   });
   await section("gains", async () => {
     report.gains = await benchGains({ ...p.gains, log });

@@ -149,12 +149,16 @@ export interface TorchResnetOptions {
   device?: string;
   /** Image side (default 224). */
   image?: number;
+  /** `resnet50` (torchvision v1.5, the default) or `resnet18_cifar` (kuangliu's pre-activation ResNet-18). */
+  arch?: "resnet50" | "resnet18_cifar";
 }
 
 /** What peer_torch_resnet.py measured. */
 export interface TorchResnetResult {
   /** torch.__version__. */
   torch: string;
+  /** Intra-op threads (torch.get_num_threads()). */
+  threads?: number;
   /** The device's name, e.g. `NVIDIA H200`. */
   device: string;
   /** Images per step. */
@@ -193,6 +197,7 @@ export function benchTorchResnet(
     warmup: options.warmup ?? 3,
     device: options.device ?? "cuda",
     image: options.image ?? 224,
+    arch: options.arch ?? "resnet50",
   };
   return runScript<TorchResnetResult>(
     options.python ?? "python3",

@@ -1,10 +1,13 @@
-"""PyTorch fp32 eager as the ResNet-50 peer of apps/bench on a real GPU.
+"""PyTorch fp32 eager as the ResNet peer of apps/bench: ResNet-50 on a real
+GPU, and the CIFAR pre-activation ResNet-18 on the CPU.
 
 Run by peer_torch.ts as `python3 peer_torch_resnet.py CONFIG_JSON`, CONFIG_JSON
-holding batch, steps, warmup, device and image size. Prints one JSON object.
+holding arch (resnet50, the default, or resnet18_cifar), batch, steps,
+warmup, device and image size. Prints one JSON object.
 
-The step is ours (packages/models ResNet-50, packages/agd): torchvision's v1.5
-ResNet-50 made bias-free with non-affine BatchNorm, as SPEC's models are,
+The step is ours (packages/models, packages/agd): torchvision's v1.5
+ResNet-50, or kuangliu/pytorch-cifar's PreActResNet18 (packages/models
+resnet.ts), made bias-free with non-affine BatchNorm, as SPEC's models are,
 cross-entropy on random 224x224 images and labels, backward, and AGD's update
 (G = (1/L) sum_k s_k sum_slices ||grad W_k[:, :, r]||_F,
 eta = log((1 + sqrt(1 + 4G)) / 2), W_k -= (eta / L) * nan_to_num(s_k / slice norm) * grad),
@@ -31,6 +34,47 @@ def bias_free_resnet50(torch, torchvision):
     return model
 
 
+def preact_resnet18_cifar(torch, classes=10):
+    """kuangliu/pytorch-cifar's PreActResNet18, bias-free, non-affine BatchNorm (ours: resnet.ts)."""
+    nn = torch.nn
+
+    def conv(cin, cout, k, stride):
+        return nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, bias=False)
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.bn1 = nn.BatchNorm2d(cin, affine=False)
+            self.conv1 = conv(cin, cout, 3, stride)
+            self.bn2 = nn.BatchNorm2d(cout, affine=False)
+            self.conv2 = conv(cout, cout, 3, 1)
+            self.shortcut = conv(cin, cout, 1, stride) if stride != 1 or cin != cout else None
+
+        def forward(self, x):
+            pre = torch.relu(self.bn1(x))
+            short = self.shortcut(pre) if self.shortcut is not None else x
+            h = self.conv1(pre)
+            return self.conv2(torch.relu(self.bn2(h))) + short
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = conv(3, 64, 3, 1)
+            layers, cin = [], 64
+            for i, width in enumerate([64, 128, 256, 512]):
+                for j in range(2):
+                    layers.append(Block(cin, width, 2 if i > 0 and j == 0 else 1))
+                    cin = width
+            self.layers = nn.Sequential(*layers)
+            self.linear = nn.Linear(512, classes, bias=False)
+
+        def forward(self, x):
+            h = self.layers(self.conv1(x))
+            return self.linear(torch.flatten(torch.nn.functional.avg_pool2d(h, 4), 1))
+
+    return Net()
+
+
 def agd_step(torch, weights, scales):
     """One AGD update of `weights` from their .grad; returns eta as a GPU tensor."""
     depth = len(weights)
@@ -53,12 +97,15 @@ def main():
     torch.backends.cudnn.benchmark = True
     device = torch.device(config.get("device", "cuda"))
     batch, size = config["batch"], config.get("image", 224)
-    model = bias_free_resnet50(torch, torchvision).to(device).train()
+    arch = config.get("arch", "resnet50")
+    classes = 10 if arch == "resnet18_cifar" else 1000
+    net = preact_resnet18_cifar(torch) if arch == "resnet18_cifar" else bias_free_resnet50(torch, torchvision)
+    model = net.to(device).train()
     weights = [p for p in model.parameters() if p.dim() >= 2]
     # AGD's scale s = sqrt(d_out / d_in) / sqrt(kh * kw) (packages/agd agdScale).
     scales = [math.sqrt(w.shape[0] / w.shape[1]) / math.sqrt(w[0, 0].numel()) for w in weights]
     x = torch.randn(batch, 3, size, size, device=device)
-    y = torch.randint(0, 1000, (batch,), device=device)
+    y = torch.randint(0, classes, (batch,), device=device)
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def step():
@@ -80,6 +127,8 @@ def main():
     ms = (time.perf_counter() - start) * 1000 / steps
     out = {
         "torch": torch.__version__,
+        "arch": arch,
+        "threads": torch.get_num_threads(),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "batch": batch,
         "steps": steps,

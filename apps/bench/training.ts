@@ -11,6 +11,7 @@ import { Agd, agdInit, disposeState, trainStep } from "@agd/agd";
 import { createModel, DATASET_SHAPES } from "@agd/models";
 import {
   affine,
+  type Backend,
   backward,
   crossEntropyLoss,
   keep,
@@ -55,8 +56,11 @@ export interface TrainCase {
  * implementation, and whether the loop reads a value back every step.
  */
 export interface StepSetup {
-  /** The backend to train on (default: the shared, autotuned WebGPU backend). */
-  backend?: WebGpuBackend;
+  /**
+   * The backend to train on (default: the shared, autotuned WebGPU backend).
+   * Another backend (wasm) reports no dispatch or submit counts.
+   */
+  backend?: Backend;
   /** AGD as its fused ops (default true) or as elementwise ops (`Agd`'s `fused: false`). */
   fusedAgd?: boolean;
   /** Wait for η after every step, as a loop that logs it each step would (default false). */
@@ -194,8 +198,9 @@ export async function benchTrainStep(
   // Ops run on their inputs' backend: the model and batches name this one.
   const backend = setup.backend ?? await benchBackend();
   const fused = setup.fusedAgd ?? true;
+  const gpu = "counters" in backend ? backend as WebGpuBackend : undefined;
   // Start from an empty pool so that what the pool holds afterwards is this model's peak.
-  backend.trim();
+  gpu?.trim();
   const model = createModel(c.arch, c.dataset, {
     depth: c.depth,
     width: c.width,
@@ -247,7 +252,8 @@ export async function benchTrainStep(
   };
   // Every wait closes a segment of steps; timeRepeated's last wait follows
   // exactly the timed steps, so the last segment is theirs.
-  const mark = () => ({ step: next, counters: backend.counters(), cpu: cpuUsage() });
+  const noCounters = { dispatches: NaN, submitMs: NaN };
+  const mark = () => ({ step: next, counters: gpu?.counters() ?? noCounters, cpu: cpuUsage() });
   let segmentStart = mark();
   let timed = { steps: 1, uploadMs: 0, gradMs: 0, agdMs: 0, dispatches: 0, submitMs: 0, cpuMs: 0 };
   const wait = async () => {
@@ -289,8 +295,7 @@ export async function benchTrainStep(
         gradMs: timed.gradMs / timed.steps,
         agdMs: timed.agdMs / timed.steps,
       },
-      dispatches: perStep(timed.dispatches),
-      submitMs: perStep(timed.submitMs),
+      ...(gpu ? { dispatches: perStep(timed.dispatches), submitMs: perStep(timed.submitMs) } : {}),
       processCpuMs: perStep(timed.cpuMs),
       weightBytes,
       peakBytes: memory.bytesInUse + memory.bytesPooled,

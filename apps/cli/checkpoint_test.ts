@@ -112,7 +112,7 @@ Deno.test({
     await writeSafetensors(path, tensors, { metadata: before });
     await run(["--epochs", "2", "--out", split], true);
     const strip = (m: Awaited<ReturnType<typeof readMetrics>>) =>
-      m.map(({ samples_per_s: _s, seconds: _t, ...rest }) => rest);
+      m.map(({ samples_per_s: _s, seconds: _t, data_wait_ms: _w, ...rest }) => rest);
     deepStrictEqual(strip(await readMetrics(split)), strip(await readMetrics(full)));
     await Deno.remove(full, { recursive: true });
     await Deno.remove(split, { recursive: true });

@@ -71,6 +71,8 @@ export interface EpochEnd {
   state: OptimizerState;
   /** When the epoch began, on `performance.now()`'s clock (earlier part included). */
   started: number;
+  /** Seconds the loop waited for batches in this call (the input pipeline's share). */
+  dataWaitSeconds: number;
 }
 
 /**
@@ -99,14 +101,23 @@ export async function runEpoch(runner: EpochRunner, start: EpochStart): Promise<
     shownEta = seen.etaSum / seen.steps;
     if (!Number.isFinite(shownLoss) || !Number.isFinite(shownEta)) nonFinite = true;
     // Shown as soon as read, not at the next step (which may be seconds away).
-    else progress.update(step, { loss: shownLoss, eta: shownEta });
+    else progress.update(step, { loss: shownLoss, eta: shownEta, dataWaitMs: waitPerStep() });
   };
   progress.start(`epoch ${epoch + 1}/${runner.epochs}`, loader.length, runner.batchSize, skipSteps);
   let step = skipSteps;
   let samples = 0;
   let lastYield = performance.now();
+  // Time spent waiting for the next batch: what the input pipeline costs the step.
+  let dataWait = 0;
+  const waitPerStep = () => dataWait / Math.max(step - skipSteps, 1);
+  const batches = loader[Symbol.asyncIterator]();
   try {
-    for await (const batch of loader) {
+    for (;;) {
+      const asked = performance.now();
+      const next = await batches.next();
+      dataWait += performance.now() - asked;
+      if (next.done) break;
+      const batch = next.value;
       const [x, y] = toTensors(batch, runner.info);
       const sync = dist?.syncGradients(setup.params);
       const result = await trainStep(setup, { x, y, state, sync });
@@ -131,7 +142,7 @@ export async function runEpoch(runner: EpochRunner, start: EpochStart): Promise<
             `the last good checkpoint is ${runner.checkpointPath}`,
         );
       }
-      progress.update(step, { loss: shownLoss, eta: shownEta });
+      progress.update(step, { loss: shownLoss, eta: shownEta, dataWaitMs: waitPerStep() });
       // Let timers and signal handlers run: on the CPU backend every await above
       // resolves as a microtask, which would starve Ctrl-C until the epoch ends.
       if (performance.now() - lastYield > 50) {
@@ -160,8 +171,10 @@ export async function runEpoch(runner: EpochRunner, start: EpochStart): Promise<
         }; the last good checkpoint is ${runner.checkpointPath}`,
       );
     }
-    return { total, step, samples, steps, state, started };
+    return { total, step, samples, steps, state, started, dataWaitSeconds: dataWait / 1000 };
   } finally {
+    // As `for await` would on break or throw: the loader stops its workers and prefetch.
+    await batches.return?.();
     stats.dispose();
   }
 }

@@ -39,11 +39,13 @@ Deno.test({
         "train_acc",
         "test_loss",
         "test_acc",
+        "data_wait_ms",
       ]
     ) {
       ok(Number.isFinite((metrics[1] as unknown as Record<string, number>)[key]), key);
     }
     ok(metrics[1].eta_min <= metrics[1].eta_mean && metrics[1].eta_mean <= metrics[1].eta_max);
+    ok(metrics[1].data_wait_ms! >= 0, "the step's wait for data is recorded");
     ok(
       metrics[1].test_acc > 0.4,
       `test accuracy ${metrics[1].test_acc} after 2 epochs on 1000 images`,
@@ -87,6 +89,7 @@ Deno.test({
     ]);
     equal(code, 0, stderr);
     match(stdout, /^Device: wasm \(WebAssembly SIMD, \d+ threads?\)/m);
+    match(stdout, /data wait \d+(\.\d+)? ms\/step/);
     const [m] = await readMetrics(dir);
     ok(
       m.test_acc >= 0.815,
@@ -109,7 +112,8 @@ Deno.test({
     equal(resumed.code, 0, resumed.stderr);
     const a = await readMetrics(full);
     const b = await readMetrics(split);
-    const strip = (m: typeof a) => m.map(({ samples_per_s: _s, seconds: _t, ...rest }) => rest);
+    const strip = (m: typeof a) =>
+      m.map(({ samples_per_s: _s, seconds: _t, data_wait_ms: _w, ...rest }) => rest);
     deepStrictEqual(strip(b), strip(a));
     // config.json now says 2 epochs, so a plain --resume has nothing left to do.
     equal(JSON.parse(await Deno.readTextFile(`${split}/config.json`)).epochs, 2);

@@ -17,6 +17,9 @@ export interface EpochTiming {
   trainSeconds: number;
   /** Seconds of the whole epoch, evaluation included (and the part before a resume). */
   seconds: number;
+  /** Steps since the epoch started or resumed, and the seconds they waited for batches. */
+  steps: number;
+  dataWaitSeconds: number;
 }
 
 /**
@@ -40,6 +43,7 @@ export function epochMetrics(
     test_acc: test.acc,
     samples_per_s: timing.samples / Math.max(timing.trainSeconds, 1e-9),
     seconds: timing.seconds,
+    data_wait_ms: (1000 * timing.dataWaitSeconds) / Math.max(timing.steps, 1),
   };
 }
 
@@ -58,5 +62,8 @@ export function formatEpoch(metrics: EpochMetrics): string {
     (100 * metrics.train_acc).toFixed(2)
   }%  ` +
     `test loss ${metrics.test_loss.toFixed(4)} acc ${(100 * metrics.test_acc).toFixed(2)}%  ` +
-    `${formatRate(metrics.samples_per_s)} samples/s  ${metrics.seconds.toFixed(1)} s`;
+    `${formatRate(metrics.samples_per_s)} samples/s  ${metrics.seconds.toFixed(1)} s` +
+    (metrics.data_wait_ms === undefined
+      ? ""
+      : `  data wait ${metrics.data_wait_ms.toFixed(2)} ms/step`);
 }

@@ -29,6 +29,11 @@ export interface EpochMetrics {
   samples_per_s: number;
   /** Wall time of the epoch (training + evaluation). */
   seconds: number;
+  /**
+   * Mean milliseconds per step the loop waited for its batch: the input
+   * pipeline's share of the step (absent in runs recorded before it was).
+   */
+  data_wait_ms?: number;
 }
 
 /** A run to draw: a label and its epochs. */

@@ -11,6 +11,11 @@ export interface ProgressValues {
   loss: number;
   /** Last known η (or learning rate). */
   eta: number;
+  /**
+   * Mean milliseconds per step the loop waited for its batch (the input
+   * pipeline's share of the step: near 0 when the loader keeps ahead).
+   */
+  dataWaitMs?: number;
 }
 
 function clock(seconds: number): string {
@@ -20,6 +25,11 @@ function clock(seconds: number): string {
   const m = Math.floor((s % 3600) / 60);
   const pad = (n: number) => String(n).padStart(2, "0");
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`;
+}
+
+/** Milliseconds with the digits that carry information (0.04, 1.3, 27). */
+function formatMs(ms: number): string {
+  return ms >= 10 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toFixed(2);
 }
 
 /**
@@ -76,7 +86,9 @@ export class Progress {
     const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : "…");
     const stats = `${formatRate(rate)} steps/s ${formatRate(rate * this.#batch)} samples/s ETA ${
       clock((this.#total - done) / rate)
-    } loss ${fmt(values.loss)} η ${fmt(values.eta)}`;
+    } loss ${fmt(values.loss)} η ${fmt(values.eta)}${
+      values.dataWaitMs === undefined ? "" : ` data wait ${formatMs(values.dataWaitMs)} ms/step`
+    }`;
     if (this.#tty) {
       const width = 24;
       const filled = Math.round((done / Math.max(this.#total, 1)) * width);

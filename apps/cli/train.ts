@@ -255,6 +255,8 @@ async function trainOn(
         samples: end.samples,
         trainSeconds: end.total.seconds - sums.seconds,
         seconds: (performance.now() - end.started) / 1000,
+        steps: end.steps,
+        dataWaitSeconds: end.dataWaitSeconds,
       });
       if (rank0) await appendMetrics(config.out, metrics);
       await save({ epoch: epoch + 1, step: 0 });
