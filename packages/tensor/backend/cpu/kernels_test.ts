@@ -6,6 +6,7 @@ import type { CpuInput, CpuKernel } from "./kernel.ts";
 import { CPU_KERNELS } from "./kernels.ts";
 import { broadcastIndex } from "./indexing.ts";
 import { loadFixture } from "../../testing/fixtures.ts";
+import { assertClose } from "../../testing/assert.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -32,24 +33,6 @@ function run<P extends OpName>(
   const data = spec.dtype === "int32" ? new Int32Array(size) : new Float32Array(size);
   (CPU_KERNELS[op] as CpuKernel<P>)(inputs, attrs, { data, shape: spec.shape });
   return { data, shape: spec.shape, dtype: spec.dtype };
-}
-
-/** |a − r| ≤ atol + rtol·|r| for every element, with the worst one in the message. */
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  { atol = 1e-5, rtol = 1e-4, label = "" } = {},
-): void {
-  assertEquals(actual.length, expected.length, `${label}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
-    const r = expected[i];
-    if (Object.is(a, r)) continue;
-    assert(
-      Math.abs(a - r) <= atol + rtol * Math.abs(r),
-      `${label}: element ${i} is ${a}, expected ${r}`,
-    );
-  }
 }
 
 /** Deterministic pseudo-random values in [-1, 1) (a small LCG). */
