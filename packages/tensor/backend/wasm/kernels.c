@@ -153,19 +153,23 @@ __attribute__((export_name("matmul"))) void matmul(const float *a, const float *
 }
 
 // ---------------------------------------------------------------------------
-// Convolution as GEMM (im2col): one image's input patches as the columns of a
-// [C·kh·kw, OH·OW] matrix, so conv2d is W[O, C·kh·kw] · col, its weight
-// gradient dY[O, OH·OW] · colᵀ summed over the batch, and its input gradient
-// the scatter-add (col2im) of Wᵀ · dY. Taps in the padding read (and receive)
-// nothing, as in the reference (ops/conv/cpu.ts).
+// Convolution as GEMM (im2col) over the whole batch: the input patches of
+// every image as the columns of one [C·kh·kw, N·OH·OW] matrix (`ld` = N·OH·OW
+// floats between its rows; image b's columns start at b·OH·OW), so conv2d is
+// one GEMM W[O, C·kh·kw] · col, its weight gradient dY'[O, N·OH·OW] · colᵀ,
+// and its input gradient the scatter-add (col2im) of Wᵀ · dY' — each big
+// enough to fill the threads and to pack the weights once, not once per
+// image. dY' and the GEMM's output are channel-major ([O, N, OH·OW]); the
+// permutes below move between that and NCHW. Taps in the padding read (and
+// receive) nothing, as in the reference (ops/conv/cpu.ts).
 
-// col[(ic·kh + ky)·kw + kx][oy·ow + ox] = x[ic][oy·sh − ph + ky][ox·sw − pw + kx], 0 outside
+// Image x's columns of col: col[(ic·kh + ky)·kw + kx][oy·ow + ox] = x[ic][iy][ix], 0 outside
 __attribute__((export_name("im2col"))) void im2col(const float *x, int c, int h, int w, int kh, int kw, int sh,
-                                                   int sw, int ph, int pw, int oh, int ow, float *col) {
+                                                   int sw, int ph, int pw, int oh, int ow, float *col, int ld) {
   for (int ic = 0; ic < c; ic++) {
+    const float *plane = x + ic * h * w;
     for (int ky = 0; ky < kh; ky++) {
       for (int kx = 0; kx < kw; kx++) {
-        const float *plane = x + ic * h * w;
         for (int oy = 0; oy < oh; oy++) {
           int iy = oy * sh - ph + ky;
           float *dst = col + oy * ow;
@@ -174,29 +178,20 @@ __attribute__((export_name("im2col"))) void im2col(const float *x, int c, int h,
             continue;
           }
           const float *row = plane + iy * w;
-          if (sw == 1) {
-            // Contiguous: only the ends fall in the padding.
-            int ix0 = -pw + kx;
-            for (int ox = 0; ox < ow; ox++) {
-              int ix = ix0 + ox;
-              dst[ox] = ix >= 0 && ix < w ? row[ix] : 0;
-            }
-          } else {
-            for (int ox = 0; ox < ow; ox++) {
-              int ix = ox * sw - pw + kx;
-              dst[ox] = ix >= 0 && ix < w ? row[ix] : 0;
-            }
+          for (int ox = 0; ox < ow; ox++) {
+            int ix = ox * sw - pw + kx;
+            dst[ox] = ix >= 0 && ix < w ? row[ix] : 0;
           }
         }
-        col += oh * ow;
+        col += ld;
       }
     }
   }
 }
 
-// x[ic][iy][ix] += col[…] over every tap that reads it (x zeroed by the caller)
+// x[ic][iy][ix] += col[…] over every tap that reads it (image x's columns of col; x zeroed by the caller)
 __attribute__((export_name("col2im"))) void col2im(const float *col, int c, int h, int w, int kh, int kw, int sh,
-                                                   int sw, int ph, int pw, int oh, int ow, float *x) {
+                                                   int sw, int ph, int pw, int oh, int ow, float *x, int ld) {
   for (int ic = 0; ic < c; ic++) {
     float *plane = x + ic * h * w;
     for (int ky = 0; ky < kh; ky++) {
@@ -211,8 +206,21 @@ __attribute__((export_name("col2im"))) void col2im(const float *col, int c, int 
             if (ix >= 0 && ix < w) row[ix] += src[ox];
           }
         }
-        col += oh * ow;
+        col += ld;
       }
+    }
+  }
+}
+
+// [a][b][p] → [b][a][p] (NCHW ↔ channel-major, p contiguous floats per row)
+__attribute__((export_name("swap_outer"))) void swap_outer(const float *src, int a, int b, int p, float *dst) {
+  for (int i = 0; i < a; i++) {
+    for (int j = 0; j < b; j++) {
+      const float *s = src + (i * b + j) * p;
+      float *d = dst + (j * a + i) * p;
+      int k = 0;
+      for (; k + 4 <= p; k += 4) wasm_v128_store(d + k, wasm_v128_load(s + k));
+      for (; k < p; k++) d[k] = s[k];
     }
   }
 }
@@ -244,6 +252,21 @@ __attribute__((export_name("relu_grad"))) void relu_grad(const float *dy, const 
     wasm_v128_store(out + i, wasm_v128_and(positive, wasm_f32x4_mul(wasm_v128_load(dy + i), s)));
   }
   for (; i < n; i++) out[i] = x[i] > 0 ? dy[i] * scale : 0;
+}
+
+// out = a ∘ b for same-shape operands: 0 add, 1 sub, 2 mul, 3 div (IEEE, as the reference)
+__attribute__((export_name("binary_same"))) void binary_same(int op, const float *a, const float *b, float *out, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t x = wasm_v128_load(a + i), y = wasm_v128_load(b + i);
+    v128_t r = op == 0 ? wasm_f32x4_add(x, y) : op == 1 ? wasm_f32x4_sub(x, y)
+             : op == 2 ? wasm_f32x4_mul(x, y) : wasm_f32x4_div(x, y);
+    wasm_v128_store(out + i, r);
+  }
+  for (; i < n; i++) {
+    float x = a[i], y = b[i];
+    out[i] = op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y;
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -36,7 +36,7 @@ type Matmul = (
   accumulate?: number,
 ) => void;
 
-/** kernels.c's im2col and col2im: pointers, then C, H, W, kh, kw, sh, sw, ph, pw, OH, OW. */
+/** kernels.c's im2col and col2im: image, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, col, col's row stride. */
 type Im2col = (
   from: number,
   c: number,
@@ -51,6 +51,7 @@ type Im2col = (
   oh: number,
   ow: number,
   to: number,
+  ld: number,
 ) => void;
 
 /** What kernels.c exports besides matmul (the one-thread build also its memory). */
@@ -60,6 +61,8 @@ interface ElementKernels {
   matmul_scratch_floats(): number;
   im2col: Im2col;
   col2im: Im2col;
+  swap_outer(src: number, a: number, b: number, p: number, dst: number): void;
+  binary_same(op: number, a: number, b: number, out: number, n: number): void;
   scaled_relu(x: number, out: number, n: number, scale: number): void;
   relu_grad(dy: number, x: number, out: number, n: number, scale: number): void;
   agd_terms(x: number, rows: number, slices: number, weight: number, out: number): void;
@@ -110,39 +113,39 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
     const k = attrs.transA ? a.shape[0] : a.shape[1];
     ex.matmul(a.storage.ptr, b.storage.ptr, out.ptr, m, n, k, +attrs.transA, +attrs.transB);
   },
+  // The batch's patches in one matrix, one GEMM per op (see kernels.c).
   conv2d: (ex, [x, w], { stride, padding }, out) => {
     const g = convGeometry(x.shape, w.shape, out.shape, stride, padding);
-    const [o] = w.shape;
-    for (let b = 0; b < g.n; b++) {
-      const col = g.direct ? x.storage.ptr + 4 * b * g.c * g.p : ex.scratch(4 * g.k * g.p);
-      if (!g.direct) ex.im2col(x.storage.ptr + 4 * b * g.c * g.hw, ...g.args, col);
-      ex.matmul(w.storage.ptr, col, out.ptr + 4 * b * o * g.p, o, g.p, g.k, 0, 0);
-    }
+    const o = w.shape[0];
+    const col = patches(ex, g, x.storage.ptr);
+    const y = ex.scratch(4 * o * g.np);
+    ex.matmul(w.storage.ptr, col, y, o, g.np, g.k, 0, 0);
+    ex.swap_outer(y, o, g.n, g.p, out.ptr);
   },
   conv2d_grad_input: (ex, [dy, w], { stride, padding }, out) => {
     const g = convGeometry(out.shape, w.shape, dy.shape, stride, padding);
-    const [o] = w.shape;
+    const o = w.shape[0];
+    const dyc = ex.scratch(4 * o * g.np);
+    ex.swap_outer(dy.storage.ptr, g.n, o, g.p, dyc);
+    const dcol = ex.scratch(4 * g.k * g.np);
+    ex.matmul(w.storage.ptr, dyc, dcol, g.k, g.np, o, 1, 0);
+    if (g.direct) return void ex.swap_outer(dcol, g.c, g.n, g.p, out.ptr);
     for (let b = 0; b < g.n; b++) {
-      const dx = out.ptr + 4 * b * g.c * g.hw;
-      const dyb = dy.storage.ptr + 4 * b * o * g.p;
-      if (g.direct) {
-        ex.matmul(w.storage.ptr, dyb, dx, g.c, g.p, o, 1, 0);
-        continue;
-      }
-      const dcol = ex.scratch(4 * g.k * g.p);
-      ex.matmul(w.storage.ptr, dyb, dcol, g.k, g.p, o, 1, 0);
-      ex.col2im(dcol, ...g.args, dx); // out is zero-filled
+      ex.col2im(dcol + 4 * b * g.p, ...g.args, out.ptr + 4 * b * g.c * g.hw, g.np); // out is zero-filled
     }
   },
   conv2d_grad_weight: (ex, [x, dy], { stride, padding, kernel }, out) => {
     const o = dy.shape[1];
     const g = convGeometry(x.shape, [o, x.shape[1], ...kernel], dy.shape, stride, padding);
-    for (let b = 0; b < g.n; b++) {
-      const col = g.direct ? x.storage.ptr + 4 * b * g.c * g.p : ex.scratch(4 * g.k * g.p);
-      if (!g.direct) ex.im2col(x.storage.ptr + 4 * b * g.c * g.hw, ...g.args, col);
-      ex.matmul(dy.storage.ptr + 4 * b * o * g.p, col, out.ptr, o, g.k, g.p, 0, 1, +(b > 0));
-    }
+    const col = patches(ex, g, x.storage.ptr);
+    const dyc = ex.scratch(4 * o * g.np);
+    ex.swap_outer(dy.storage.ptr, g.n, o, g.p, dyc);
+    ex.matmul(dyc, col, out.ptr, o, g.k, g.np, 0, 1);
   },
+  add: (ex, inputs, _attrs, out) => binarySame(ex, 0, inputs, out),
+  sub: (ex, inputs, _attrs, out) => binarySame(ex, 1, inputs, out),
+  mul: (ex, inputs, _attrs, out) => binarySame(ex, 2, inputs, out),
+  div: (ex, inputs, _attrs, out) => binarySame(ex, 3, inputs, out),
   relu: (ex, [x], _attrs, out) => ex.scaled_relu(x.storage.ptr, out.ptr, sizeOf(out.shape), 1),
   scaled_relu: (ex, [x], { scale }, out) =>
     ex.scaled_relu(x.storage.ptr, out.ptr, sizeOf(out.shape), scale),
@@ -182,6 +185,30 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
   },
 };
 
+/** The batch's patches as one [C·kh·kw, N·P] matrix (scratch), from NCHW x at `x`. */
+function patches(ex: Kernels, g: ConvGeometry, x: number): number {
+  const col = ex.scratch(4 * g.k * g.np);
+  // A 1×1, stride-1, unpadded conv's patches are the input itself, channel-major.
+  if (g.direct) ex.swap_outer(x, g.n, g.c, g.p, col);
+  else {for (let b = 0; b < g.n; b++) {
+      ex.im2col(x + 4 * b * g.c * g.hw, ...g.args, col + 4 * b * g.p, g.np);
+    }}
+  return col;
+}
+
+/** a ∘ b when both have the output's size (no broadcasting); false hands broadcasting to the reference. */
+function binarySame(
+  ex: Kernels,
+  op: number,
+  [a, b]: KernelInput<WasmStorage>[],
+  out: { ptr: number; shape: readonly number[] },
+): boolean {
+  const n = sizeOf(out.shape);
+  if (sizeOf(a.shape) !== n || sizeOf(b.shape) !== n || a.dtype !== "float32") return false;
+  ex.binary_same(op, a.storage.ptr, b.storage.ptr, out.ptr, n);
+  return true;
+}
+
 /** A convolution's sizes as the im2col GEMMs see them. */
 interface ConvGeometry {
   /** Images. */
@@ -190,8 +217,10 @@ interface ConvGeometry {
   c: number;
   /** Input pixels per channel. */
   hw: number;
-  /** Output pixels per channel (the GEMMs' P). */
+  /** Output pixels per channel. */
   p: number;
+  /** Output pixels of the batch, N·P (the GEMMs' columns). */
+  np: number;
   /** C·kh·kw (the GEMMs' K). */
   k: number;
   /** A 1×1, stride-1, unpadded convolution: the input is already its own im2col. */
@@ -215,6 +244,7 @@ function convGeometry(
     c,
     hw: h * wd,
     p: oh * ow,
+    np: n * oh * ow,
     k: c * kh * kw,
     direct: kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0,
     args: [c, h, wd, kh, kw, sh, sw, ph, pw, oh, ow],

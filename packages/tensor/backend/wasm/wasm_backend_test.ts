@@ -132,6 +132,14 @@ Deno.test("wasm elementwise and AGD kernels match the reference, NaN and ±∞ i
     await check(wasm, "scaled_relu", [x], { scale: Math.SQRT2 });
     await check(wasm, "relu_grad", [randn(shape), x], { scale: 3 });
   }
+  for (const op of ["add", "sub", "mul", "div"] as const) {
+    for (const shape of [[1], [7], [4, 9], [2, 3, 5, 5]]) {
+      await check(wasm, op, [randn(shape), randn(shape)], {});
+    }
+    await check(wasm, op, [special, randn([3, 5, 7])], {});
+    // Broadcasting goes to the reference loop.
+    await check(wasm, op, [randn([2, 3, 4]), randn([3, 1])], {});
+  }
   await check(wasm, "relu", [special], {});
   await check(wasm, "scaled_relu", [special], { scale: 2 });
   await check(wasm, "relu_grad", [special, randn([3, 5, 7])], { scale: 1 });
