@@ -127,28 +127,37 @@ static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int t
   }
 }
 
-// Part `part` of `parts` of C (+)= op(A)·op(B) (A m×k or stored k×m with ta;
-// B k×n or stored n×k with tb; C m×n; all contiguous): the rows of C split in
-// MR multiples when C has at least as many rows as columns, else its columns
-// in NR multiples, so each thread writes its own block of C.
+// C (+)= op(A)·op(B) (A m×k or stored k×m with ta; B k×n or stored n×k with
+// tb; C m×n; all contiguous), shared by every thread that calls it with the
+// same `next` counter (zeroed before the call): C's rows (in MR multiples,
+// when C has at least as many rows as columns) or columns (in NR multiples)
+// are cut into about 4 tasks per thread, and each thread takes the next task
+// until none is left. Taking tasks rather than a fixed share keeps a thread
+// that the OS has descheduled (the runtime's GC and compiler threads compete
+// for the same cores) from holding up the call: the others take its work.
 __attribute__((export_name("matmul"))) void matmul(const float *a, const float *b, float *c, int m, int n, int k,
-                                                   int ta, int tb, int accumulate, float *scratch, int part,
+                                                   int ta, int tb, int accumulate, float *scratch, int *next,
                                                    int parts) {
   int lda = ta ? m : k, ldb = tb ? k : n;
-  if (m >= n) {
-    int strips = (m + MR - 1) / MR;
-    int s0 = strips * part / parts, s1 = strips * (part + 1) / parts;
-    int i0 = s0 * MR, i1 = s1 * MR < m ? s1 * MR : m;
-    if (i0 >= i1) return;
-    const float *a0 = ta ? a + i0 : a + i0 * lda;
-    gemm(a0, lda, ta, b, ldb, tb, c + i0 * n, n, i1 - i0, n, k, accumulate, scratch);
-  } else {
-    int strips = (n + NR - 1) / NR;
-    int s0 = strips * part / parts, s1 = strips * (part + 1) / parts;
-    int j0 = s0 * NR, j1 = s1 * NR < n ? s1 * NR : n;
-    if (j0 >= j1) return;
-    const float *b0 = tb ? b + j0 * ldb : b + j0;
-    gemm(a, lda, ta, b0, ldb, tb, c + j0, n, m, j1 - j0, k, accumulate, scratch);
+  int by_rows = m >= n;
+  int unit = by_rows ? MR : NR;
+  int strips = ((by_rows ? m : n) + unit - 1) / unit;
+  int chunk = strips / (4 * parts);
+  if (chunk < 1) chunk = 1;
+  int tasks = (strips + chunk - 1) / chunk;
+  for (;;) {
+    int t = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+    if (t >= tasks) return;
+    int lo = t * chunk * unit, hi = (t + 1) * chunk * unit;
+    if (by_rows) {
+      if (hi > m) hi = m;
+      const float *a0 = ta ? a + lo : a + lo * lda;
+      gemm(a0, lda, ta, b, ldb, tb, c + lo * n, n, hi - lo, n, k, accumulate, scratch);
+    } else {
+      if (hi > n) hi = n;
+      const float *b0 = tb ? b + lo * ldb : b + lo;
+      gemm(a, lda, ta, b0, ldb, tb, c + lo, n, m, hi - lo, k, accumulate, scratch);
+    }
   }
 }
 

@@ -16,18 +16,19 @@
 const SEQ = 0; // bumped once per call: what sleeping workers wait on
 const DONE = 1; // workers that finished the current call
 const OP = 2; // 0: stop, 1: matmul
-const ARGS = 3; // the call's arguments (pointers and sizes)
+const NEXT = 3; // the next task of the call (kernels.c's matmul takes tasks from it)
+const ARGS = 4; // the call's arguments (pointers and sizes)
 
 /** Int32 slots the control block needs. */
 export const CONTROL_INTS = 16;
 
 /**
  * The worker: instantiates the module on the shared memory, says it is
- * ready, then runs part `part` of each call until told to stop.
+ * ready, then takes tasks of each call until told to stop.
  */
 const WORKER_SOURCE = `
 onmessage = async ({ data }) => {
-  const { module, memory, control, scratch, part, parts } = data;
+  const { module, memory, control, scratch, parts } = data;
   const { exports: ex } = await WebAssembly.instantiate(module, { env: { memory } });
   const ctrl = new Int32Array(memory.buffer, control, ${CONTROL_INTS});
   postMessage("ready");
@@ -38,7 +39,9 @@ onmessage = async ({ data }) => {
     const op = ctrl[${OP}];
     if (op === 0) break;
     const a = ctrl.subarray(${ARGS});
-    if (op === 1) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, part, parts);
+    if (op === 1) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, control + ${
+  4 * NEXT
+}, parts);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -56,7 +59,10 @@ function canBlock(): boolean {
   }
 }
 
-/** What a pool needs of the kernels: part `part` of `parts` of a matmul (C (+)= op(A)·op(B)). */
+/**
+ * What a pool needs of the kernels: a matmul (C (+)= op(A)·op(B)) whose
+ * tasks every thread takes from the counter at `next`.
+ */
 export interface PoolKernels {
   matmul(
     a: number,
@@ -69,7 +75,7 @@ export interface PoolKernels {
     tb: number,
     accumulate: number,
     scratch: number,
-    part: number,
+    next: number,
     parts: number,
   ): void;
 }
@@ -80,11 +86,13 @@ export class ThreadPool {
   readonly threads: number;
   #workers: Worker[];
   #ctrl: Int32Array;
+  #control: number;
   #blocking = canBlock();
 
-  private constructor(workers: Worker[], ctrl: Int32Array) {
+  private constructor(workers: Worker[], ctrl: Int32Array, control: number) {
     this.#workers = workers;
     this.#ctrl = ctrl;
+    this.#control = control;
     this.threads = workers.length + 1;
   }
 
@@ -108,7 +116,7 @@ export class ThreadPool {
     const workers: Worker[] = [];
     try {
       await Promise.all(
-        scratch.slice(1).map((s, i) => {
+        scratch.slice(1).map((s) => {
           const worker = new Worker(url, { type: "module" });
           workers.push(worker);
           return new Promise<void>((resolve, reject) => {
@@ -117,7 +125,7 @@ export class ThreadPool {
               e.preventDefault();
               reject(new Error(e.message));
             };
-            worker.postMessage({ module, memory, control, scratch: s, part: i + 1, parts });
+            worker.postMessage({ module, memory, control, scratch: s, parts });
           });
         }),
       );
@@ -127,11 +135,11 @@ export class ThreadPool {
     } finally {
       URL.revokeObjectURL(url);
     }
-    return new ThreadPool(workers, new Int32Array(memory.buffer, control, CONTROL_INTS));
+    return new ThreadPool(workers, new Int32Array(memory.buffer, control, CONTROL_INTS), control);
   }
 
   /**
-   * Runs a matmul on every thread: the workers take parts 1…, the caller part 0.
+   * Runs a matmul on every thread: each, the caller included, takes tasks until none is left.
    *
    * @param ex the caller's kernels
    * @param args a, b, c, m, n, k, ta, tb, accumulate (as kernels.c's matmul)
@@ -141,11 +149,25 @@ export class ThreadPool {
     const ctrl = this.#ctrl;
     ctrl.set(args, ARGS);
     ctrl[OP] = 1;
+    Atomics.store(ctrl, NEXT, 0);
     Atomics.store(ctrl, DONE, 0);
     Atomics.add(ctrl, SEQ, 1);
     Atomics.notify(ctrl, SEQ);
     const [a, b, c, m, n, k, ta, tb, accumulate] = args;
-    ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, 0, this.threads);
+    ex.matmul(
+      a,
+      b,
+      c,
+      m,
+      n,
+      k,
+      ta,
+      tb,
+      accumulate,
+      scratch,
+      this.#control + 4 * NEXT,
+      this.threads,
+    );
     this.#join();
   }
 

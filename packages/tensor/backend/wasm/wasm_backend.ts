@@ -330,13 +330,18 @@ export class WasmBackend implements Backend<WasmStorage> {
     this.#top = align(ex.__heap_base.value as number);
     this.#scratchBytes = 4 * ex.matmul_scratch_floats();
     const scratch = this.#reserve(this.#scratchBytes);
+    // The one-thread matmul's task counter (zeroed before each call).
+    const next = this.#reserve(16);
     this.#ex = {
       ...ex,
       matmul: (a, b, c, m, n, k, ta, tb, accumulate = 0) => {
         const threads = this.#threads;
         if (threads && m * n * k >= PARALLEL_MACS) {
           threads.matmul(ex, [a, b, c, m, n, k, ta, tb, accumulate], scratch);
-        } else ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, 0, 1);
+        } else {
+          new Int32Array(this.#memory.buffer, next, 1)[0] = 0;
+          ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, next, 1);
+        }
       },
       scratch: (bytes) => {
         const s = this.#allocate(bytes);
