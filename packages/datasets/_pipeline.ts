@@ -102,9 +102,18 @@ export interface WorkItem {
 }
 
 /**
+ * Images a worker has in flight at once: while libvips decodes one on its
+ * own thread, the worker's JS thread reads the next file and normalizes the
+ * previous image, so one worker keeps more than one core's worth of work
+ * going.
+ */
+const IN_FLIGHT = 2;
+
+/**
  * Runs the items of one request: reads each file (or shard range) and
- * processes it; a file that cannot be read or decoded is reported in
- * `errors` and left out (`ok` 0), never thrown.
+ * processes it, {@link IN_FLIGHT} at a time; a file that cannot be read or
+ * decoded is reported in `errors` (in item order) and left out (`ok` 0),
+ * never thrown.
  */
 export async function processItems(
   process: ImageProcessor,
@@ -113,8 +122,8 @@ export async function processItems(
 ): Promise<{ images: Float32Array; ok: Uint8Array; errors: string[] }> {
   const images = new Float32Array(items.length * plane);
   const ok = new Uint8Array(items.length);
-  const errors: string[] = [];
-  for (let k = 0; k < items.length; k++) {
+  const failures: (string | undefined)[] = new Array(items.length);
+  const one = async (k: number): Promise<void> => {
     const it = items[k];
     const where = it.offset >= 0 ? `${it.path} at byte ${it.offset}` : it.path;
     let bytes: Uint8Array;
@@ -123,19 +132,25 @@ export async function processItems(
         ? await readAt(it.path, it.offset, it.size)
         : await Deno.readFile(it.path);
     } catch (e) {
-      errors.push(`${where}: cannot read (${(e as Error).message})`);
-      continue;
+      failures[k] = `${where}: cannot read (${(e as Error).message})`;
+      return;
     }
     if (bytes.length === 0) {
-      errors.push(`${where}: not a decodable image (empty file)`);
-      continue;
+      failures[k] = `${where}: not a decodable image (empty file)`;
+      return;
     }
     try {
+      // Each item writes only its own plane of `images`.
       await process(bytes, it.seed, images, k * plane);
       ok[k] = 1;
     } catch (e) {
-      errors.push(`${where}: not a decodable image (${(e as Error).message})`);
+      failures[k] = `${where}: not a decodable image (${(e as Error).message})`;
     }
-  }
-  return { images, ok, errors };
+  };
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await one(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, items.length) }, lane));
+  return { images, ok, errors: failures.filter((f): f is string => f !== undefined) };
 }
