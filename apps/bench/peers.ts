@@ -14,7 +14,7 @@ import { JAX_VERSION, type JaxDevice, jaxFcnStep, jaxMatmul, startJax } from "./
 import { startTfjs, type TfjsBackend, tfjsFcnStep, tfjsMatmul } from "./peer_tfjs.ts";
 import { benchTorch } from "./peer_torch.ts";
 import { benchTrainStep } from "./training.ts";
-import { wasm } from "@agd/tensor";
+import { type Backend, wasm } from "@agd/tensor";
 
 /** One framework/backend in the comparison. */
 export interface PeerRow {
@@ -136,31 +136,25 @@ export async function benchPeers(options: PeersOptions): Promise<PeersReport> {
     };
     // Our two fast backends: WebGPU (on whatever adapter this machine has) and
     // wasm (WebAssembly SIMD on every core).
-    log(`peers round ${round + 1}/${options.rounds}: ours (webgpu)`);
-    const mm = await new KernelBench(timing).square(size);
-    const step = await benchTrainStep(fcnCase, timing);
-    keepBest(rows, "ours-webgpu", {
-      framework: OURS,
-      backend: "webgpu",
-      matmulGflops: mm.gflops,
-      stepSamplesPerSec: step.samplesPerSec,
-      stepMs: step.wallMs,
-      encodeMs: step.encodeMs,
-      eta: step.eta,
-    });
-    log(`peers round ${round + 1}/${options.rounds}: ours (wasm)`);
     const cpuBackend = await wasm();
-    const wasmMm = await new KernelBench(timing, undefined, cpuBackend).square(size);
-    const wasmStep = await benchTrainStep(fcnCase, timing, { backend: cpuBackend });
-    keepBest(rows, "ours-wasm", {
-      framework: OURS,
-      backend: `wasm, ${cpuBackend.threads} thread${cpuBackend.threads === 1 ? "" : "s"}`,
-      matmulGflops: wasmMm.gflops,
-      stepSamplesPerSec: wasmStep.samplesPerSec,
-      stepMs: wasmStep.wallMs,
-      encodeMs: wasmStep.encodeMs,
-      eta: wasmStep.eta,
-    });
+    const ours: [string, string, Backend | undefined][] = [
+      ["ours-webgpu", "webgpu", undefined],
+      ["ours-wasm", cpuBackend.description, cpuBackend],
+    ];
+    for (const [key, label, backend] of ours) {
+      log(`peers round ${round + 1}/${options.rounds}: ours (${label})`);
+      const mm = await new KernelBench(timing, undefined, backend).square(size);
+      const step = await benchTrainStep(fcnCase, timing, { backend });
+      keepBest(rows, key, {
+        framework: OURS,
+        backend: label,
+        matmulGflops: mm.gflops,
+        stepSamplesPerSec: step.samplesPerSec,
+        stepMs: step.wallMs,
+        encodeMs: step.encodeMs,
+        eta: step.eta,
+      });
+    }
 
     const tfjsBackends: TfjsBackend[] = ["webgpu", "wasm"];
     for (const backend of tfjsBackends) {

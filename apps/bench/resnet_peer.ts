@@ -72,7 +72,7 @@ export async function benchResnet18(options: Resnet18Options = {}): Promise<Resn
   const cpu = await wasm();
   const backends = [
     { name: "webgpu", backend: await benchBackend() },
-    { name: `wasm, ${cpu.threads} thread${cpu.threads === 1 ? "" : "s"}`, backend: cpu },
+    { name: cpu.description, backend: cpu },
   ];
   const ours = new Map<string, ResnetRow>();
   let torch: Outcome<TorchResnetResult> | undefined;

@@ -48,7 +48,7 @@ export async function chooseDevice(config: TrainConfig): Promise<string> {
     setBackend(cpu());
     return "Device: cpu (the reference loops; --device auto picks the fastest)";
   }
-  if (device === "wasm") return `Device: ${await wasmName()}`;
+  if (device === "wasm") return `Device: ${(await useWasm()).description}`;
   if (device === "webgpu") {
     const gpu = await useWebGPU({ implementation: config.webgpu });
     return `Device: ${gpuName(gpu)}`;
@@ -58,21 +58,19 @@ export async function chooseDevice(config: TrainConfig): Promise<string> {
     setBackend(gpu);
     return `Device: ${gpuName(gpu)}`;
   }
-  const wasmBackend = await wasm();
+  const cpuFast = await wasm();
   if (!gpu) {
-    setBackend(wasmBackend);
-    return `Device: ${await wasmName()} (no WebGPU adapter)`;
+    setBackend(cpuFast);
+    return `Device: ${cpuFast.description} (no WebGPU adapter)`;
   }
   const gpuMs = await stepMs(config, gpu);
-  const wasmMs = await stepMs(config, wasmBackend);
-  const faster = wasmMs <= gpuMs ? wasmBackend : gpu;
-  setBackend(faster);
-  const figures = `${gpuName(gpu)} ${gpuMs.toFixed(1)} ms, ${await wasmName()} ${
+  const wasmMs = await stepMs(config, cpuFast);
+  const [chosen, name] = wasmMs <= gpuMs ? [cpuFast, cpuFast.description] : [gpu, gpuName(gpu)];
+  setBackend(chosen);
+  const figures = `${gpuName(gpu)} ${gpuMs.toFixed(1)} ms, ${cpuFast.description} ${
     wasmMs.toFixed(1)
   } ms per step of this model at batch ${probeBatch(config)}`;
-  return `Device: ${
-    faster === gpu ? gpuName(gpu) : await wasmName()
-  }, the faster here (${figures}; --device overrides)`;
+  return `Device: ${name}, the faster here (${figures}; --device overrides)`;
 }
 
 /** The adapter of a WebGPU backend, in words. */
@@ -87,12 +85,6 @@ function gpuName(gpu: { implementation: string; adapterInfo: GPUAdapterInfo }): 
 function software(gpu: { adapterInfo: GPUAdapterInfo }): boolean {
   return (gpu.adapterInfo as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
     false;
-}
-
-/** The wasm backend, made current, in words. */
-async function wasmName(): Promise<string> {
-  const b = await useWasm();
-  return `wasm (WebAssembly SIMD, ${b.threads} thread${b.threads === 1 ? "" : "s"})`;
 }
 
 function probeBatch(config: TrainConfig): number {

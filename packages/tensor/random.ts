@@ -63,8 +63,7 @@ export abstract class RandomStream {
    * @returns a number in [low, high)
    */
   uniform(low = 0, high = 1): number {
-    const u = this.nextUint32() / 4294967296;
-    return low === 0 && high === 1 ? u : low + (high - low) * u;
+    return low + (high - low) * (this.nextUint32() / 4294967296);
   }
 
   /**

@@ -57,10 +57,22 @@ export type Variant = keyof typeof VARIANTS;
 const PROTOTYPE_FMA = [0xfd, 0xaf, 0x01];
 const RELAXED_MADD = [0xfd, 0x85, 0x02];
 
+/** An unsigned LEB128 at `i`: its value and the index after it. */
+function leb128(bytes: Uint8Array, i: number): [number, number] {
+  let value = 0;
+  for (let shift = 0;; shift += 7) {
+    const b = bytes[i++];
+    value += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return [value, i];
+  }
+}
+
 /**
- * Replaces every prototype-FMA opcode by relaxed_madd's. Both are three
- * bytes, so no offset or size in the module changes; a module without any
- * means the source lost its fused multiply-adds, which is an error.
+ * Replaces every prototype-FMA opcode in the module's code section by
+ * relaxed_madd's. Both are three bytes, so no offset or size in the module
+ * changes; only the code section is rewritten, so bytes of other sections
+ * that happen to match are left alone. A module without any means the source
+ * lost its fused multiply-adds, which is an error.
  *
  * @param wasm the module clang wrote
  * @returns the module with relaxed_madd
@@ -68,12 +80,21 @@ const RELAXED_MADD = [0xfd, 0x85, 0x02];
 export function toRelaxedMadd(wasm: Uint8Array): Uint8Array {
   const out = wasm.slice();
   let count = 0;
-  for (let i = 0; i + 2 < out.length; i++) {
-    if (PROTOTYPE_FMA.every((b, j) => out[i + j] === b)) {
-      out.set(RELAXED_MADD, i);
-      count++;
-      i += 2;
+  // Sections after the 8-byte header: id byte, LEB128 size, payload.
+  for (let at = 8; at < out.length;) {
+    const id = out[at];
+    const [size, start] = leb128(out, at + 1);
+    const end = start + size;
+    if (id === 10) {
+      for (let i = start; i + 2 < end; i++) {
+        if (PROTOTYPE_FMA.every((b, j) => out[i + j] === b)) {
+          out.set(RELAXED_MADD, i);
+          count++;
+          i += 2;
+        }
+      }
     }
+    at = end;
   }
   if (count === 0) throw new Error("Cannot build the wasm kernels: clang emitted no f32x4.fma");
   return out;

@@ -1,13 +1,15 @@
 /**
  * Threads for the wasm backend's kernels: workers that instantiate the same
- * module on the same shared memory and each compute one part of a kernel
- * call (its own block of the output), woken and joined through
- * `Atomics.wait`/`notify` on a control block inside that memory — no
- * messages, no copies, so a call costs microseconds. The calling thread
- * computes part 0 itself.
+ * module on the same shared memory and, with the calling thread, take tasks
+ * of each kernel call (blocks of its output) until none is left; they are
+ * woken and joined through `Atomics.wait`/`notify` on a control block inside
+ * that memory — no messages, no copies, so a call costs microseconds.
  *
- * Workers start from a `blob:` URL of a self-contained script, so the pool
- * works wherever the package is loaded from (a file, JSR, a bundle).
+ * The workers run a self-contained script, so the pool works wherever the
+ * package is loaded from (a file, JSR, a bundle): in Deno as
+ * `node:worker_threads` workers, unref'd, because a web Worker keeps Deno's
+ * process alive after the program's last line; elsewhere as web Workers
+ * from a `blob:` URL.
  *
  * @module
  */
@@ -23,31 +25,96 @@ const ARGS = 4; // the call's arguments (pointers and sizes)
 export const CONTROL_INTS = 16;
 
 /**
- * The worker: instantiates the module on the shared memory, says it is
- * ready, then takes tasks of each call until told to stop.
+ * The worker's body: instantiates the module on the shared memory, says it
+ * is ready, then takes tasks of each call until told to stop.
  */
-const WORKER_SOURCE = `
-onmessage = async ({ data }) => {
-  const { module, memory, control, scratch, parts } = data;
+const WORKER_BODY = `
+const run = async ({ module, memory, control, scratch, parts }, ready) => {
   const { exports: ex } = await WebAssembly.instantiate(module, { env: { memory } });
   const ctrl = new Int32Array(memory.buffer, control, ${CONTROL_INTS});
-  postMessage("ready");
+  ready();
   let seen = Atomics.load(ctrl, ${SEQ});
   for (;;) {
     Atomics.wait(ctrl, ${SEQ}, seen);
     seen = Atomics.load(ctrl, ${SEQ});
     const op = ctrl[${OP}];
-    if (op === 0) break;
+    if (op === 0) return;
     const a = ctrl.subarray(${ARGS});
-    if (op === 1) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, control + ${
-  4 * NEXT
-}, parts);
+    const next = control + ${4 * NEXT};
+    if (op === 1) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, next, parts);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
-  close();
 };
 `;
+
+/** What a worker is given: the module, the memory, its control block and scratch. */
+interface WorkerData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: number;
+  scratch: number;
+  parts: number;
+}
+
+/** A started worker, ready for calls. */
+interface Thread {
+  terminate(): unknown;
+}
+
+/**
+ * node:worker_threads, imported only under Deno. The specifier is assembled
+ * at run time so that bundlers (and the browser-bundle check) do not take it
+ * for a dependency of the page: a page takes the web Worker path.
+ */
+const WORKER_THREADS = { specifier: ["node", "worker_threads"].join(":") };
+interface NodeWorker extends Thread {
+  once(event: "message" | "error", listener: (value: unknown) => void): void;
+  unref(): void;
+}
+
+/** Starts one worker with `data` and resolves when it is ready. */
+async function spawn(data: WorkerData): Promise<Thread> {
+  if ((globalThis as { Deno?: unknown }).Deno) {
+    const { Worker } = await import(/* @vite-ignore */ WORKER_THREADS.specifier) as {
+      Worker: new (code: string, options: { eval: true; workerData: WorkerData }) => NodeWorker;
+    };
+    const source = `${WORKER_BODY}
+const { parentPort, workerData } = require("worker_threads");
+run(workerData, () => parentPort.postMessage("ready"));`;
+    const worker = new Worker(source, { eval: true, workerData: data });
+    await new Promise((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    }).catch((e) => {
+      worker.terminate();
+      throw e;
+    });
+    // Sleeping in Atomics.wait, the worker must not keep the process alive.
+    worker.unref();
+    return worker;
+  }
+  const source = `${WORKER_BODY}
+onmessage = ({ data }) => run(data, () => postMessage("ready"));`;
+  const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      worker.onmessage = () => resolve();
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(e.message));
+      };
+      worker.postMessage(data);
+    });
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+  return worker;
+}
 
 /** Whether this thread may block in `Atomics.wait` (a page's main thread may not). */
 function canBlock(): boolean {
@@ -84,12 +151,12 @@ export interface PoolKernels {
 export class ThreadPool {
   /** Threads taking part in a call, the calling one included. */
   readonly threads: number;
-  #workers: Worker[];
+  #workers: Thread[];
   #ctrl: Int32Array;
   #control: number;
   #blocking = canBlock();
 
-  private constructor(workers: Worker[], ctrl: Int32Array, control: number) {
+  private constructor(workers: Thread[], ctrl: Int32Array, control: number) {
     this.#workers = workers;
     this.#ctrl = ctrl;
     this.#control = control;
@@ -111,29 +178,15 @@ export class ThreadPool {
     control: number,
     scratch: number[],
   ): Promise<ThreadPool> {
-    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
     const parts = scratch.length;
-    const workers: Worker[] = [];
-    try {
-      await Promise.all(
-        scratch.slice(1).map((s) => {
-          const worker = new Worker(url, { type: "module" });
-          workers.push(worker);
-          return new Promise<void>((resolve, reject) => {
-            worker.onmessage = () => resolve();
-            worker.onerror = (e) => {
-              e.preventDefault();
-              reject(new Error(e.message));
-            };
-            worker.postMessage({ module, memory, control, scratch: s, parts });
-          });
-        }),
-      );
-    } catch (e) {
+    const started = await Promise.allSettled(
+      scratch.slice(1).map((s) => spawn({ module, memory, control, scratch: s, parts })),
+    );
+    const workers = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
       for (const w of workers) w.terminate();
-      throw e;
-    } finally {
-      URL.revokeObjectURL(url);
+      throw failed.reason;
     }
     return new ThreadPool(workers, new Int32Array(memory.buffer, control, CONTROL_INTS), control);
   }

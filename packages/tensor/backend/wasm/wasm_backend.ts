@@ -189,10 +189,13 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
 function patches(ex: Kernels, g: ConvGeometry, x: number): number {
   const col = ex.scratch(4 * g.k * g.np);
   // A 1×1, stride-1, unpadded conv's patches are the input itself, channel-major.
-  if (g.direct) ex.swap_outer(x, g.n, g.c, g.p, col);
-  else {for (let b = 0; b < g.n; b++) {
-      ex.im2col(x + 4 * b * g.c * g.hw, ...g.args, col + 4 * b * g.p, g.np);
-    }}
+  if (g.direct) {
+    ex.swap_outer(x, g.n, g.c, g.p, col);
+    return col;
+  }
+  for (let b = 0; b < g.n; b++) {
+    ex.im2col(x + 4 * b * g.c * g.hw, ...g.args, col + 4 * b * g.p, g.np);
+  }
   return col;
 }
 
@@ -381,6 +384,11 @@ export class WasmBackend implements Backend<WasmStorage> {
   /** Threads each large kernel call uses (1 without SharedArrayBuffer). */
   get threads(): number {
     return this.#threads?.threads ?? 1;
+  }
+
+  /** What the backend is, for logs and reports: `wasm (WebAssembly SIMD, 2 threads)`. */
+  get description(): string {
+    return `wasm (WebAssembly SIMD, ${this.threads} thread${this.threads === 1 ? "" : "s"})`;
   }
 
   /** Memory for the backend's own use (never released), from the top. */

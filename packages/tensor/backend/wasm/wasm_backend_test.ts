@@ -198,3 +198,28 @@ Deno.test("wasm memory: released ranges are reused, so a repeated workload alloc
   assert(wasm.memory().bytesPooled > 0);
   wasm.destroy();
 });
+
+Deno.test("a program that used the threaded wasm backend exits at its end (its workers do not hold it)", async () => {
+  const module = new URL("./wasm_backend.ts", import.meta.url).href;
+  const program = `
+    const { WasmBackend } = await import(${JSON.stringify(module)});
+    const wasm = await WasmBackend.create({ threads: 2 });
+    const a = wasm.upload(new Float32Array(256 * 256).fill(1));
+    const spec = { storage: a, shape: [256, 256], dtype: "float32" };
+    const c = wasm.run("matmul", [spec, spec], { transA: false, transB: false }, { shape: [256, 256], dtype: "float32" });
+    console.log(wasm.threads, (await wasm.read(c, "float32", 1))[0]);
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", program],
+    stdout: "piped",
+    stderr: "piped",
+    // Generous: a hang is the failure, not a slow start.
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  assert(
+    out.success,
+    `exit ${out.code} ${out.signal ?? ""}: ${new TextDecoder().decode(out.stderr)}`,
+  );
+  assertEquals(text, "2 256");
+});
