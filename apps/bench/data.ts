@@ -57,21 +57,22 @@ export async function benchData(options: DataOptions): Promise<DataResult[]> {
     "loader b128, crop + flip + normalize",
     raw.cifar10_train_b128_batches_s * 128,
   );
-  // ImageNet: ours (exact = torchvision's arithmetic, fast = libvips does the
-  // pixel work) beside torchvision's ImageFolder + DataLoader on the same files.
+  // ImageNet: ours (exact = torchvision's arithmetic on TurboJPEG's pixels,
+  // the default; fast = libvips does the pixel work) beside torchvision's ImageFolder + DataLoader on the same files.
   const transforms = {
     train: "RandomResizedCrop 224 + flip",
     eval: "Resize 256 + CenterCrop 224",
   } as const;
   const impls = {
-    exact: "ours, exact",
+    exact: "ours, exact (default)",
     fast: "ours, fast (libvips)",
+    tar: "ours, exact, from WebDataset .tar shards",
     torchvision: "torchvision ImageFolder + DataLoader",
   } as const;
   for (const kind of ["train", "eval"] as const) {
     for (const workers of [...new Set([1, raw.workers])]) {
       const peer = raw[`imagenet_${kind}_torchvision_${workers}w_img_s`];
-      for (const impl of ["exact", "fast", "torchvision"] as const) {
+      for (const impl of ["exact", "fast", "tar", "torchvision"] as const) {
         const v = raw[`imagenet_${kind}_${impl}_${workers}w_img_s`];
         const perCpu = raw[`imagenet_${kind}_${impl}_${workers}w_img_cpu_s`];
         const peerCpu = raw[`imagenet_${kind}_torchvision_${workers}w_img_cpu_s`];
@@ -94,6 +95,7 @@ export async function benchData(options: DataOptions): Promise<DataResult[]> {
       }
     }
   }
+  add("imagenet", "JPEG decode only (TurboJPEG, 500×375)", raw.decode_turbojpeg_img_s);
   add("imagenet", "JPEG decode only (sharp, 500×375)", raw.decode_sharp_img_s);
   add("imagenet", "JPEG decode only (@jsquash/jpeg, 500×375)", raw.decode_jsquash_img_s);
   return rows;

@@ -162,7 +162,8 @@ const FLAGS: Record<string, FlagSpec> = {
   "data-fast": {
     type: "boolean",
     default: false,
-    help: "ImageNet: crop/resize/flip in libvips (pixels ~0.2/255 from torchvision's)",
+    help:
+      "ImageNet: crop/resize/flip in libvips, with shrink-on-load for large crops (pixels ~0.2/255 from torchvision's)",
   },
   help: { type: "boolean", default: false, help: "show this help" },
 };

@@ -5,10 +5,13 @@ import { Random } from "./rng.ts";
 import { readAt } from "./_tar.ts";
 import {
   centerCropBox,
+  type ImageSize,
   Normalizer,
   randomResizedCropParams,
   type RawImage,
   resizedCrop,
+  resizedCropInto,
+  type ResizedCropOptions,
   resizeShorterSide,
 } from "./transforms.ts";
 
@@ -28,12 +31,12 @@ export interface ImageTransformConfig {
   exact: boolean;
 }
 
-/** Applies the train or test transform; returns uint8 CHW of cropSize². */
-export function imagenetTransform(
-  img: RawImage,
+/** The train or test transform's crop, resize, window and flip for one image. */
+function imagenetResize(
+  img: ImageSize,
   cfg: ImageTransformConfig,
   seed: number,
-): Uint8Array {
+): ResizedCropOptions {
   const s = cfg.cropSize;
   if (cfg.augment) {
     const rng = new Random(seed);
@@ -44,11 +47,20 @@ export function imagenetTransform(
       ratio: cfg.ratio,
     });
     const flip = rng.next() < 0.5;
-    return resizedCrop(img, { box, height: s, width: s, flip, antialias: cfg.antialias });
+    return { box, height: s, width: s, flip, antialias: cfg.antialias };
   }
   const size = resizeShorterSide(img, cfg.resizeSize);
   const window = centerCropBox(size, s);
-  return resizedCrop(img, { ...size, window, antialias: cfg.antialias });
+  return { ...size, window, antialias: cfg.antialias };
+}
+
+/** Applies the train or test transform; returns uint8 CHW of cropSize². */
+export function imagenetTransform(
+  img: RawImage,
+  cfg: ImageTransformConfig,
+  seed: number,
+): Uint8Array {
+  return resizedCrop(img, imagenetResize(img, cfg, seed));
 }
 
 /** Decodes, transforms and normalizes one image into `out` at `offset` (CHW floats). */
@@ -74,7 +86,8 @@ export async function imageProcessor(
   if (cfg.exact) {
     const decode = await loadDecoder(decoder);
     return async (bytes, seed, out, offset) => {
-      normalizer.apply(imagenetTransform(await decode(bytes), cfg, seed), out, offset);
+      const img = await decode(bytes);
+      resizedCropInto(img, imagenetResize(img, cfg, seed), normalizer, out, offset);
     };
   }
   const fast = await loadFastTransform();

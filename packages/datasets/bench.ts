@@ -8,7 +8,14 @@
 
 import { ArrayDataset } from "./dataset.ts";
 import { datasetInfo } from "./info.ts";
-import { ImageNetDataset, type ImageSample, scanImageFolder } from "./imagenet.ts";
+import {
+  type ImageIndex,
+  ImageNetDataset,
+  type ImageSample,
+  scanImageFolder,
+  scanTarShards,
+} from "./imagenet.ts";
+import { makeTar } from "./_tar.ts";
 import { type DecoderName, encodeJpeg, loadDecoder, syntheticImage } from "./jpeg.ts";
 import { createLoader } from "./loader.ts";
 import { Random } from "./rng.ts";
@@ -19,7 +26,7 @@ import type { Dataset } from "./dataset.ts";
 export interface BenchOptions {
   /** Distinct generated JPEGs (500×375 for the decoders; 330–500 px for the pipelines; default 32). */
   images?: number;
-  /** Images pushed through each ImageNet measurement (default 192). */
+  /** Images pushed through each ImageNet measurement (default 640: 20 batches, so that start and end of the epoch weigh little). */
   samples?: number;
   /** Batches per CIFAR/MNIST measurement (default 100). */
   batches?: number;
@@ -48,8 +55,15 @@ async function timeLoader(ds: Dataset, batches: number, batchSize: number): Prom
   return n / ((performance.now() - t0) / 1000);
 }
 
-/** The ImageNet pipelines compared by {@linkcode benchImageNet}. */
-const IMPLS = ["exact", "fast", "torchvision"] as const;
+/**
+ * The ImageNet pipelines compared by {@linkcode benchImageNet}: ours from
+ * the folder (exact, fast), ours exact from WebDataset shards of the same
+ * files (tar), and torchvision's.
+ */
+const IMPLS = ["exact", "fast", "tar", "torchvision"] as const;
+
+/** Samples per generated WebDataset shard. */
+const SHARD_SAMPLES = 8;
 
 async function torchvisionRate(
   python: string,
@@ -89,7 +103,8 @@ function cpuSeconds(): number {
  * and eval (Resize 256 + CenterCrop 224 + normalize) pipelines on the same
  * generated JPEGs (330–500 px, quality 90, an ImageFolder of 10 classes):
  * ours exact (torchvision's arithmetic), ours fast (libvips does the pixel
- * work) and torchvision's ImageFolder + DataLoader, each with 1 worker and
+ * work), ours exact from WebDataset shards of the same files, and
+ * torchvision's ImageFolder + DataLoader, each with 1 worker and
  * with `workers`, batches of 32, in alternating rounds (the best of each
  * kept) so that each ratio compares figures taken at the same time.
  *
@@ -103,7 +118,7 @@ export async function benchImageNet(
 ): Promise<Record<string, number>> {
   const log = options.log ?? (() => {});
   const nImages = options.images ?? 32;
-  const samples = options.samples ?? 192;
+  const samples = options.samples ?? 640;
   const all = options.workers ?? navigator.hardwareConcurrency ?? 1;
   const python = options.python ?? "/usr/bin/python3";
   const rounds = options.rounds ?? 2;
@@ -119,12 +134,26 @@ export async function benchImageNet(
       await Deno.writeFile(`${dir}/c${i % 10}/${i}.JPEG`, jpeg);
     }
     const folder = await scanImageFolder(dir);
-    // One epoch of `samples` draws (with replacement, like the torchvision side).
+    // The same files as WebDataset shards (key.jpg + key.cls), outside the folder.
+    const shards: string[] = [];
+    for (let s = 0; s < folder.samples.length; s += SHARD_SAMPLES) {
+      const entries = folder.samples.slice(s, s + SHARD_SAMPLES).flatMap((x, k) => [
+        { name: `${s + k}.jpg`, data: Deno.readFileSync(x.path) },
+        { name: `${s + k}.cls`, data: new TextEncoder().encode(String(x.label)) },
+      ]);
+      shards.push(`${dir}.shard-${shards.length}.tar`);
+      await Deno.writeFile(shards[shards.length - 1], makeTar(entries));
+    }
+    const sharded = await scanTarShards(shards);
+    // One epoch of `samples` draws (with replacement, like the torchvision side);
+    // the same draws from the shards.
     const draw = new Random(1);
-    const repeated: ImageSample[] = Array.from(
-      { length: samples },
-      () => folder.samples[draw.int(0, folder.samples.length)],
-    );
+    const picks = Array.from({ length: samples }, () => draw.int(0, folder.samples.length));
+    const repeated: ImageSample[] = picks.map((i) => folder.samples[i]);
+    const fromShards: ImageIndex = {
+      classes: sharded.classes,
+      samples: picks.map((i) => sharded.samples[i]),
+    };
     let torchOk = true;
     for (let round = 0; round < rounds; round++) {
       for (const kind of ["train", "eval"] as const) {
@@ -146,8 +175,8 @@ export async function benchImageNet(
               }
             } else {
               const ds = new ImageNetDataset(
-                { classes: folder.classes, samples: repeated },
-                { workers, exact: impl === "exact", split: kind === "train" ? "train" : "test" },
+                impl === "tar" ? fromShards : { classes: folder.classes, samples: repeated },
+                { workers, exact: impl !== "fast", split: kind === "train" ? "train" : "test" },
               );
               try {
                 // Warm-up: start the workers and load the decoder; then one
@@ -179,6 +208,9 @@ export async function benchImageNet(
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+    for (let s = 0; s * SHARD_SAMPLES < nImages; s++) {
+      await Deno.remove(`${dir}.shard-${s}.tar`).catch(() => {});
+    }
   }
   return out;
 }
@@ -196,14 +228,14 @@ export async function benchDatasets(options: BenchOptions = {}): Promise<Record<
   const log = options.log ?? (() => {});
   const out: Record<string, number> = {};
   const nImages = options.images ?? 32;
-  const samples = options.samples ?? 192;
+  const samples = options.samples ?? 640;
   const jpegs: Uint8Array[] = [];
   for (let i = 0; i < nImages; i++) {
     jpegs.push(await encodeJpeg(syntheticImage({ width: 500, height: 375 }, i), { quality: 90 }));
   }
   out.jpeg_bytes_avg = jpegs.reduce((a, j) => a + j.length, 0) / nImages;
 
-  for (const name of ["sharp", "jsquash"] as DecoderName[]) {
+  for (const name of ["turbojpeg", "sharp", "jsquash"] as DecoderName[]) {
     try {
       const decode = await loadDecoder(name);
       for (let i = 0; i < 4; i++) await decode(jpegs[i % nImages]);

@@ -266,6 +266,8 @@ export class ImageNetDataset implements Dataset {
   #workers: number;
   #decoder?: DecoderName;
   #local?: Promise<ImageProcessor>;
+  /** Batches being loaded by the workers now. */
+  #loading = 0;
 
   /**
    * Creates the dataset from an index.
@@ -345,7 +347,12 @@ export class ImageNetDataset implements Dataset {
       parts.push(await this.#loadLocal(items));
     } else {
       this.#pool ??= new WorkerPool(this.#workers);
-      const chunk = Math.ceil(n / this.#workers);
+      // Split a batch over the workers only as far as the batches already
+      // loading leave some idle: a loader prefetching as many batches as
+      // there are workers gives each worker whole batches, whose pixels
+      // then reach the caller without a copy.
+      const split = Math.max(1, Math.floor(this.#workers / (this.#loading + 1)));
+      const chunk = Math.ceil(n / split);
       const reqs: Promise<WorkResponse>[] = [];
       for (let s = 0; s < n; s += chunk) {
         reqs.push(
@@ -356,8 +363,14 @@ export class ImageNetDataset implements Dataset {
           }),
         );
       }
-      parts.push(...await Promise.all(reqs));
+      this.#loading++;
+      try {
+        parts.push(...await Promise.all(reqs));
+      } finally {
+        this.#loading--;
+      }
     }
+    if (parts.length === 1) return this.#compact(parts[0], indices, plane);
     let good = 0;
     for (const p of parts) for (const o of p.ok) good += o;
     const images = new Float32Array(good * plane);
@@ -374,6 +387,25 @@ export class ImageNetDataset implements Dataset {
       }
     }
     return { images, labels, size: good, skipped: n - good, errors };
+  }
+
+  /** The batch of one response, in its own buffer: failed samples' planes are squeezed out in place. */
+  #compact(part: WorkResponse, indices: ArrayLike<number>, plane: number): LoadResult {
+    const { images, ok } = part;
+    const labels = new Int32Array(ok.length);
+    let m = 0;
+    for (let j = 0; j < ok.length; j++) {
+      if (!ok[j]) continue;
+      if (m !== j) images.copyWithin(m * plane, j * plane, (j + 1) * plane);
+      labels[m++] = this.index.samples[indices[j]].label;
+    }
+    return {
+      images: m === ok.length ? images : images.subarray(0, m * plane),
+      labels: m === ok.length ? labels : labels.subarray(0, m),
+      size: m,
+      skipped: ok.length - m,
+      errors: part.errors,
+    };
   }
 
   async #loadLocal(items: WorkRequest["items"]): Promise<WorkResponse> {

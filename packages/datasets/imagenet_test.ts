@@ -180,6 +180,27 @@ Deno.test("JPEG decoders agree (sharp vs jsquash) within JPEG IDCT differences",
   await assertRejects(() => j(new Uint8Array([1, 2, 3])), /./);
 });
 
+/** Whether the system's libturbojpeg loads (`apt-get install libturbojpeg0`); its tests are skipped without it. */
+const hasTurboJpeg = await loadDecoder("turbojpeg").then(() => true, () => false);
+if (!hasTurboJpeg) {
+  console.log("libturbojpeg not found: TurboJPEG tests skipped (apt-get install libturbojpeg0)");
+}
+
+Deno.test({
+  name: "TurboJPEG decodes exactly as sharp (both libjpeg-turbo's accurate IDCT)",
+  ignore: !hasTurboJpeg,
+}, async () => {
+  const t = await loadDecoder("turbojpeg");
+  const s = await loadDecoder("sharp");
+  for (const bytes of jpegs) {
+    const [a, b] = [await t(bytes), await s(bytes)];
+    assertEquals([a.width, a.height, a.channels], [b.width, b.height, b.channels]);
+    assertEquals(a.data, b.data);
+  }
+  await assertRejects(() => t(new Uint8Array([1, 2, 3])), /not a JPEG/);
+  await assertRejects(() => t(jpegs[2].subarray(0, jpegs[2].length >> 1)), /Premature end/);
+});
+
 /** Writes an odd-files class folder: gray, CMYK, PNG-as-.JPEG, empty and truncated files. */
 async function writeOddFiles(dir: string): Promise<void> {
   const sharp = (await import("sharp")).default;
@@ -204,19 +225,24 @@ Deno.test("ImageNet odd files as PIL treats them: gray, CMYK, PNG named .JPEG de
   const root = await Deno.makeTempDir();
   try {
     await writeOddFiles(root);
-    const decode = await loadDecoder("sharp");
-    const gray = await decode(await Deno.readFile(`${root}/odd/gray.JPEG`));
-    assertEquals([gray.channels, gray.width, gray.height], [3, 60, 44]);
-    assert(gray.data[0] === gray.data[1] && gray.data[1] === gray.data[2]);
-    // CMYK goes through PIL's formula, not libvips's ICC profile.
     const cmykBytes = await Deno.readFile(`${root}/odd/cmyk.JPEG`);
     assertEquals(jpegComponents(cmykBytes), 4);
     assertEquals(jpegComponents(jpegs[0]), 3);
-    const cmyk = await decode(cmykBytes);
     const sharp = (await import("sharp")).default;
     const rawCmyk = await sharp(cmykBytes).pipelineColourspace("cmyk").toColourspace("cmyk").raw()
       .toBuffer();
-    assertEquals(cmyk.data, cmykToRgb(rawCmyk, 60 * 44));
+    const decoders = hasTurboJpeg ? ["turbojpeg", "sharp", undefined] as const : ["sharp"] as const;
+    for (const name of decoders) {
+      const decode = await loadDecoder(name);
+      const gray = await decode(await Deno.readFile(`${root}/odd/gray.JPEG`));
+      assertEquals([gray.channels, gray.width, gray.height], [3, 60, 44], `${name}`);
+      assert(gray.data[0] === gray.data[1] && gray.data[1] === gray.data[2]);
+      // CMYK goes through PIL's formula, not libvips's ICC profile.
+      assertEquals((await decode(cmykBytes)).data, cmykToRgb(rawCmyk, 60 * 44), `${name}`);
+    }
+    // The default chain hands what is not a JPEG to sharp.
+    const png = await (await loadDecoder())(await Deno.readFile(`${root}/odd/png.JPEG`));
+    assertEquals([png.width, png.height, png.channels], [60, 44, 3]);
     for (const exact of [true, false]) {
       const ds = await openImageNet(root, { cropSize: 16, workers: 2, exact });
       try {

@@ -1,21 +1,31 @@
 /**
- * JPEG decoding with sharp (libvips + libjpeg-turbo, native) or @jsquash/jpeg
- * (libjpeg-turbo compiled to WASM). Measured in Deno 2.9.6 on a 2-core x86-64
- * machine, 500×375 q90 JPEGs: one thread, sharp 133-181 img/s vs jsquash
- * 94-125 img/s; two Web Workers, sharp 255 img/s vs jsquash 224 img/s. sharp
- * is the default because it is faster; jsquash is the automatic fallback when
- * sharp's native binary cannot be loaded (see README.md and `bench.ts`).
+ * JPEG decoding with the system's libjpeg-turbo (TurboJPEG over FFI, see
+ * `turbojpeg.ts`), sharp (libvips + mozjpeg, native) or @jsquash/jpeg
+ * (libjpeg-turbo compiled to WASM). Measured in Deno 2.9.6 on a 2-core
+ * x86-64 machine, one thread, 330–500 px q90 JPEGs: TurboJPEG 1.7 ms per
+ * image, sharp 3.1 ms (0.5 ms of it the cost of any libvips call); on
+ * 500×375: sharp 133-181 img/s vs jsquash 94-125 img/s. TurboJPEG is the
+ * default; sharp is used when it is not installed and for non-JPEG bytes;
+ * jsquash when sharp's native binary cannot be loaded (see README.md and
+ * `bench.ts`).
  *
  * @module
  */
 
 import type { RawImage } from "./transforms.ts";
+import { cmykToRgb, jpegComponents, type JpegDecoder, jpegHeader } from "./jpeg_format.ts";
+import { loadTurboJpeg } from "./turbojpeg.ts";
+
+export {
+  cmykToRgb,
+  jpegComponents,
+  type JpegDecoder,
+  type JpegHeader,
+  jpegHeader,
+} from "./jpeg_format.ts";
 
 /** Available JPEG decoders. */
-export type DecoderName = "sharp" | "jsquash";
-
-/** A function decoding JPEG bytes to an RGB(A) image; it rejects on undecodable data. */
-export type JpegDecoder = (bytes: Uint8Array) => Promise<RawImage>;
+export type DecoderName = "turbojpeg" | "sharp" | "jsquash";
 
 function toRgb(img: RawImage): RawImage {
   if (img.channels >= 3) return img;
@@ -27,81 +37,6 @@ function toRgb(img: RawImage): RawImage {
     data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = v;
   }
   return { data, width: img.width, height: img.height, channels: 3 };
-}
-
-/**
- * CMYK to RGB exactly as PIL's `convert("RGB")` (Convert.c `cmyk2rgb`):
- * `R = (255 − K) − MULDIV255(C, 255 − K)`, with no colour profile. libvips
- * would convert through an ICC profile instead, giving different colours.
- *
- * @param cmyk Interleaved CMYK bytes (4 per pixel, not inverted).
- * @param pixels Pixel count.
- * @returns Interleaved RGB bytes.
- */
-export function cmykToRgb(cmyk: Uint8Array, pixels: number): Uint8Array {
-  const out = new Uint8Array(pixels * 3);
-  for (let i = 0; i < pixels; i++) {
-    const nk = 255 - cmyk[4 * i + 3];
-    for (let c = 0; c < 3; c++) {
-      const t = cmyk[4 * i + c] * nk + 128;
-      out[3 * i + c] = nk - (((t >> 8) + t) >> 8);
-    }
-  }
-  return out;
-}
-
-/** What a JPEG's frame header says. */
-export interface JpegHeader {
-  /** Colour components: 1 gray, 3 YCbCr/RGB, 4 CMYK/YCCK. */
-  components: number;
-  /** Width in pixels. */
-  width: number;
-  /** Height in pixels. */
-  height: number;
-}
-
-/**
- * Reads a JPEG's frame header (SOFn) by walking the markers: no decoding,
- * no native call.
- *
- * @param bytes The file.
- * @returns The header, or undefined when the bytes are not a JPEG or it is not found.
- */
-export function jpegHeader(bytes: Uint8Array): JpegHeader | undefined {
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
-  let p = 2;
-  while (p + 9 < bytes.length) {
-    if (bytes[p] !== 0xff) return undefined;
-    const m = bytes[p + 1];
-    if (m === 0xff) {
-      p++;
-      continue;
-    }
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
-    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
-      return {
-        height: (bytes[p + 5] << 8) | bytes[p + 6],
-        width: (bytes[p + 7] << 8) | bytes[p + 8],
-        components: bytes[p + 9],
-      };
-    }
-    if (m === 0xd8 || (m >= 0xd0 && m <= 0xd7) || m === 0x01) {
-      p += 2;
-      continue;
-    }
-    p += 2 + ((bytes[p + 2] << 8) | bytes[p + 3]);
-  }
-  return undefined;
-}
-
-/**
- * Number of colour components in a JPEG's frame header (4 for CMYK/YCCK).
- *
- * @param bytes The file.
- * @returns The count, or 0 when the bytes are not a JPEG or the header is not found.
- */
-export function jpegComponents(bytes: Uint8Array): number {
-  return jpegHeader(bytes)?.components ?? 0;
 }
 
 type Sharp = typeof import("sharp");
@@ -304,24 +239,55 @@ async function loadJsquash(): Promise<JpegDecoder> {
   };
 }
 
-const cache = new Map<DecoderName, Promise<JpegDecoder>>();
+const cache = new Map<DecoderName | "default", Promise<JpegDecoder>>();
+
+const LOADERS: Record<DecoderName, () => Promise<JpegDecoder>> = {
+  turbojpeg: loadTurboJpeg,
+  sharp: loadSharp,
+  jsquash: loadJsquash,
+};
+
+/** sharp, or @jsquash/jpeg when sharp's native binary cannot be loaded. */
+function loadSharpOrJsquash(): Promise<JpegDecoder> {
+  return loadDecoder("sharp").catch(() => loadDecoder("jsquash"));
+}
 
 /**
- * Loads a JPEG decoder. Without a name, sharp is tried first and @jsquash/jpeg
- * is used when sharp cannot be loaded.
+ * TurboJPEG for JPEG bytes, and sharp (or jsquash) for what is not a JPEG
+ * (a PNG saved with a `.JPEG` name, as in ImageNet's train set); sharp
+ * alone when TurboJPEG cannot be loaded.
+ */
+async function loadDefault(): Promise<JpegDecoder> {
+  let turbo: JpegDecoder;
+  try {
+    turbo = await loadDecoder("turbojpeg");
+  } catch {
+    return loadSharpOrJsquash();
+  }
+  let other: Promise<JpegDecoder> | undefined;
+  return async (bytes) => {
+    if (jpegHeader(bytes)) return turbo(bytes);
+    other ??= loadSharpOrJsquash();
+    return (await other)(bytes);
+  };
+}
+
+/**
+ * Loads a JPEG decoder. Without a name, TurboJPEG (the system's
+ * libjpeg-turbo, as PIL uses) decodes JPEGs and sharp everything else;
+ * when TurboJPEG is not installed sharp decodes all, and @jsquash/jpeg when
+ * sharp cannot be loaded.
  *
- * @param name The decoder to load (default: sharp, falling back to jsquash).
+ * @param name The decoder to load (default: the chain above).
  * @returns The decode function.
  */
 export function loadDecoder(name?: DecoderName): Promise<JpegDecoder> {
-  if (name === undefined) {
-    return loadDecoder("sharp").catch(() => loadDecoder("jsquash"));
-  }
-  let p = cache.get(name);
+  const key = name ?? "default";
+  let p = cache.get(key);
   if (!p) {
-    p = name === "sharp" ? loadSharp() : loadJsquash();
-    p.catch(() => cache.delete(name));
-    cache.set(name, p);
+    p = name === undefined ? loadDefault() : LOADERS[name]();
+    p.catch(() => cache.delete(key));
+    cache.set(key, p);
   }
   return p;
 }

@@ -432,6 +432,152 @@ function axisWeights(
   return { start, count, weights, taps };
 }
 
+let scratchBuffer = new Float64Array(0);
+
+/** A reused buffer of at least `n` doubles (the horizontal pass's rows). */
+function scratch(n: number): Float64Array {
+  if (scratchBuffer.length < n) scratchBuffer = new Float64Array(n);
+  return scratchBuffer;
+}
+
+/**
+ * Resamples `rows` rows of the image from row `top`, columns from `left`,
+ * to `ow` columns of `c` channels in `tmp` (row-major, interleaved).
+ */
+function horizontalPass(
+  image: RawImage,
+  top: number,
+  left: number,
+  rows: number,
+  hw: AxisWeights,
+  ow: number,
+  c: number,
+  tmp: Float64Array,
+): void {
+  const src = image.data;
+  const stride = image.channels;
+  const { start, count, weights, taps } = hw;
+  for (let r = 0; r < rows; r++) {
+    const rowBase = ((top + r) * image.width + left) * stride;
+    let t = r * ow * c;
+    if (c === 3) {
+      for (let x = 0; x < ow; x++) {
+        const n = count[x];
+        const wb = x * taps;
+        let p = rowBase + start[x] * stride;
+        // Sums left to right from 0, as the general loop below does: the
+        // same numbers. Two and three taps are most resizes to 224 px.
+        if (n === 3) {
+          const w0 = weights[wb], w1 = weights[wb + 1], w2 = weights[wb + 2];
+          const q = p + stride, r2 = p + 2 * stride;
+          tmp[t++] = w0 * src[p] + w1 * src[q] + w2 * src[r2];
+          tmp[t++] = w0 * src[p + 1] + w1 * src[q + 1] + w2 * src[r2 + 1];
+          tmp[t++] = w0 * src[p + 2] + w1 * src[q + 2] + w2 * src[r2 + 2];
+          continue;
+        }
+        if (n === 2) {
+          const w0 = weights[wb], w1 = weights[wb + 1];
+          const q = p + stride;
+          tmp[t++] = w0 * src[p] + w1 * src[q];
+          tmp[t++] = w0 * src[p + 1] + w1 * src[q + 1];
+          tmp[t++] = w0 * src[p + 2] + w1 * src[q + 2];
+          continue;
+        }
+        let a0 = 0, a1 = 0, a2 = 0;
+        for (let j = 0; j < n; j++, p += stride) {
+          const w = weights[wb + j];
+          a0 += w * src[p];
+          a1 += w * src[p + 1];
+          a2 += w * src[p + 2];
+        }
+        tmp[t++] = a0;
+        tmp[t++] = a1;
+        tmp[t++] = a2;
+      }
+      continue;
+    }
+    for (let x = 0; x < ow; x++) {
+      const n = count[x];
+      const wb = x * taps;
+      for (let ch = 0; ch < c; ch++) {
+        let p = rowBase + start[x] * stride + ch;
+        let a = 0;
+        for (let j = 0; j < n; j++, p += stride) a += weights[wb + j] * src[p];
+        tmp[t++] = a;
+      }
+    }
+  }
+}
+
+/** 1.5·2⁵²: adding and subtracting it rounds a double to an integer, ties to even. */
+const ROUND_MAGIC = 6755399441055744;
+
+/** Rounds half to even (torch.round) and clamps to 0..255. */
+function toUint8(a: number): number {
+  const v = (a + ROUND_MAGIC) - ROUND_MAGIC;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/**
+ * Resamples the `tmp` rows (from row `rowFirst`) to `oh` rows, rounds
+ * half to even (torch.round), clamps to uint8 and writes CHW `out` from
+ * `offset`, mirrored when `flip`, through `tables` (one 256-entry table
+ * per channel) when given. Each output row is a weighted sum of whole `tmp`
+ * rows (contiguous, so the inner loop streams), with the taps in the same
+ * order as a per-pixel sum, so the sums are the same numbers.
+ */
+function verticalPass(
+  tmp: Float64Array,
+  rowFirst: number,
+  vw: AxisWeights,
+  ow: number,
+  oh: number,
+  c: number,
+  flip: boolean,
+  out: Uint8Array | Float32Array,
+  offset: number,
+  tables?: readonly Float32Array[],
+): void {
+  const rowLen = ow * c;
+  const acc = new Float64Array(rowLen);
+  const plane = oh * ow;
+  const { start, count, weights, taps } = vw;
+  for (let y = 0; y < oh; y++) {
+    const n = count[y];
+    const wb = y * taps;
+    let base = (start[y] - rowFirst) * rowLen;
+    const w0 = weights[wb];
+    for (let i = 0; i < rowLen; i++) acc[i] = w0 * tmp[base + i];
+    for (let j = 1; j < n; j++) {
+      const w = weights[wb + j];
+      base += rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] += w * tmp[base + i];
+    }
+    const step = flip ? -1 : 1;
+    const first = y * ow + (flip ? ow - 1 : 0);
+    if (c === 3 && tables) {
+      // One pass over the pixels, writing the three planes.
+      const [t0, t1, t2] = tables;
+      let o = offset + first;
+      for (let i = 0; i < rowLen; i += 3, o += step) {
+        out[o] = t0[toUint8(acc[i])];
+        out[o + plane] = t1[toUint8(acc[i + 1])];
+        out[o + 2 * plane] = t2[toUint8(acc[i + 2])];
+      }
+      continue;
+    }
+    for (let ch = 0; ch < c; ch++) {
+      let o = offset + ch * plane + first;
+      const table = tables?.[ch];
+      if (table) {
+        for (let i = ch; i < rowLen; i += c, o += step) out[o] = table[toUint8(acc[i])];
+      } else {
+        for (let i = ch; i < rowLen; i += c, o += step) out[o] = toUint8(acc[i]);
+      }
+    }
+  }
+}
+
 /** Options for {@linkcode resizedCrop}. */
 export interface ResizedCropOptions {
   /** Region of the input to resize (default: the whole image). */
@@ -459,64 +605,62 @@ export interface ResizedCropOptions {
  * @returns uint8 CHW pixels of the window, 3 channels.
  */
 export function resizedCrop(image: RawImage, options: ResizedCropOptions): Uint8Array {
+  const win = options.window ?? options;
+  const out = new Uint8Array(Math.min(image.channels, 3) * win.height * win.width);
+  resample(image, options, out, 0);
+  return out;
+}
+
+/**
+ * {@linkcode resizedCrop} with ToTensor + Normalize fused in: each rounded
+ * uint8 value goes through its channel's table (as
+ * {@linkcode Normalizer.apply} would map it) straight into `out`.
+ *
+ * @param image The decoded HWC image (RGB or RGBA; the first three channels are used).
+ * @param options The crop box, output size, window, flip and filter.
+ * @param normalizer The per-channel tables.
+ * @param out Receives CHW floats of the window.
+ * @param offset Index of the first float written.
+ */
+export function resizedCropInto(
+  image: RawImage,
+  options: ResizedCropOptions,
+  normalizer: Normalizer,
+  out: Float32Array,
+  offset = 0,
+): void {
+  resample(image, options, out, offset, normalizer.tables);
+}
+
+function resample(
+  image: RawImage,
+  options: ResizedCropOptions,
+  out: Uint8Array | Float32Array,
+  offset: number,
+  tables?: readonly Float32Array[],
+): void {
   const box = options.box ?? { top: 0, left: 0, height: image.height, width: image.width };
   const win = options.window ?? { top: 0, left: 0, height: options.height, width: options.width };
   const aa = options.antialias ?? true;
-  const flip = options.flip ?? false;
   const c = Math.min(image.channels, 3);
-  const stride = image.channels;
   const hw = axisWeights(box.width, options.width, win.left, win.width, aa);
   const vw = axisWeights(box.height, options.height, win.top, win.height, aa);
   const rowFirst = vw.start[0];
   let rowEnd = 0;
   for (let k = 0; k < win.height; k++) rowEnd = Math.max(rowEnd, vw.start[k] + vw.count[k]);
   const rows = rowEnd - rowFirst;
-  const ow = win.width;
-  const oh = win.height;
-  // Horizontal pass over the needed rows: tmp[r][x][c].
-  const tmp = new Float64Array(rows * ow * c);
-  const src = image.data;
-  const imgW = image.width;
-  for (let r = 0; r < rows; r++) {
-    const rowBase = ((box.top + rowFirst + r) * imgW + box.left) * stride;
-    for (let x = 0; x < ow; x++) {
-      const s0 = hw.start[x];
-      const n = hw.count[x];
-      const wb = x * hw.taps;
-      let a0 = 0, a1 = 0, a2 = 0;
-      for (let j = 0; j < n; j++) {
-        const w = hw.weights[wb + j];
-        const p = rowBase + (s0 + j) * stride;
-        a0 += w * src[p];
-        if (c > 1) {
-          a1 += w * src[p + 1];
-          a2 += w * src[p + 2];
-        }
-      }
-      const t = (r * ow + x) * c;
-      tmp[t] = a0;
-      if (c > 1) {
-        tmp[t + 1] = a1;
-        tmp[t + 2] = a2;
-      }
-    }
-  }
-  // Vertical pass, rounding and CHW layout.
-  const out = new Uint8Array(c * oh * ow);
-  const plane = oh * ow;
-  for (let y = 0; y < oh; y++) {
-    const s0 = vw.start[y] - rowFirst;
-    const n = vw.count[y];
-    const wb = y * vw.taps;
-    for (let x = 0; x < ow; x++) {
-      const ox = flip ? ow - 1 - x : x;
-      for (let ch = 0; ch < c; ch++) {
-        let a = 0;
-        for (let j = 0; j < n; j++) a += vw.weights[wb + j] * tmp[((s0 + j) * ow + x) * c + ch];
-        const v = roundHalfEven(a);
-        out[ch * plane + y * ow + ox] = v < 0 ? 0 : v > 255 ? 255 : v;
-      }
-    }
-  }
-  return out;
+  const tmp = scratch(rows * win.width * c);
+  horizontalPass(image, box.top + rowFirst, box.left, rows, hw, win.width, c, tmp);
+  verticalPass(
+    tmp,
+    rowFirst,
+    vw,
+    win.width,
+    win.height,
+    c,
+    options.flip ?? false,
+    out,
+    offset,
+    tables,
+  );
 }

@@ -8,6 +8,7 @@ import {
   randomResizedCropParams,
   type RawImage,
   resizedCrop,
+  resizedCropInto,
   resizeShorterSide,
   roundHalfEven,
   toTensor,
@@ -145,4 +146,40 @@ Deno.test("padCropFlip matches torchvision pad + crop + hflip", () => {
 
 Deno.test("roundHalfEven rounds ties like Python", () => {
   assertEquals([0.5, 1.5, 2.5, 3.49, -0.5, 254.5].map(roundHalfEven), [0, 2, 2, 3, -0, 254]);
+});
+
+Deno.test("resizedCrop reads RGB as RGBA, and resizedCropInto equals resizedCrop then Normalizer", () => {
+  const [c, h, w] = ref.image_shape;
+  const src = rgba(chw(c, h, w), h, w);
+  const rgb: RawImage = {
+    data: src.data.filter((_, i) => i % 4 !== 3),
+    width: w,
+    height: h,
+    channels: 3,
+  };
+  const normalizer = new Normalizer({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+  for (
+    const [i, j, bh, bw, size] of ref.resized_crop.map((
+      r: { box: number[]; size: number },
+    ) => [...r.box, r.size])
+  ) {
+    for (const flip of [false, true]) {
+      for (const antialias of [true, false]) {
+        const options = {
+          box: { top: i, left: j, height: bh, width: bw },
+          height: size,
+          width: size,
+          flip,
+          antialias,
+        };
+        const u8 = resizedCrop(src, options);
+        assertEquals(resizedCrop(rgb, options), u8);
+        const expected = new Float32Array(u8.length + 5);
+        normalizer.apply(u8, expected, 5);
+        const fused = new Float32Array(u8.length + 5);
+        resizedCropInto(rgb, options, normalizer, fused, 5);
+        assertEquals(fused, expected, `box ${[i, j, bh, bw]} flip ${flip}`);
+      }
+    }
+  }
 });
