@@ -64,6 +64,13 @@ export interface Dataset {
    * @returns The batch, leaving out undecodable samples.
    */
   load(indices: ArrayLike<number>, options: LoadOptions): Promise<LoadResult>;
+  /**
+   * Batches `load` works on at once (its decode workers; default 1). The
+   * loader keeps two per unit in flight, as PyTorch's `prefetch_factor`, so
+   * that a worker done with its batch has the next one while the batch
+   * before it, on another worker, is still being decoded.
+   */
+  readonly parallelism?: number;
   /** Releases workers and other resources. */
   close(): void;
 }

@@ -179,9 +179,16 @@ export async function benchImageNet(
                 { workers, exact: impl !== "fast", split: kind === "train" ? "train" : "test" },
               );
               try {
-                // Warm-up: start the workers and load the decoder; then one
-                // epoch timed from start to end, as on the torchvision side.
-                await ds.load([0, 1], { seed: 0, epoch: 0 });
+                // Warm-up as on the torchvision side, whose first batch has
+                // each worker prefetch two (JIT-compiled code, decoder
+                // loaded): two batches per worker; then one epoch timed
+                // from start to end.
+                const warm = Array.from({ length: 2 * Math.max(1, workers) }, (_, k) =>
+                  ds.load(
+                    Array.from({ length: batch }, (_, j) => (k * batch + j) % ds.length),
+                    { seed: 0, epoch: 0 },
+                  ));
+                await Promise.all(warm);
                 const loader = createLoader(ds, { batchSize: batch, epoch: 1 });
                 let n = 0;
                 const c0 = cpuSeconds();

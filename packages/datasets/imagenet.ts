@@ -306,6 +306,11 @@ export class ImageNetDataset implements Dataset {
     this.#decoder = options.decoder;
   }
 
+  /** Decode workers, each working on its own batch (at least 1). */
+  get parallelism(): number {
+    return Math.max(1, this.#workers);
+  }
+
   /**
    * Label of a sample.
    *

@@ -71,7 +71,7 @@ export interface LoaderOptions extends ShardOptions {
   batchSize?: number;
   /** Drop the last partial batch (default false, like PyTorch `drop_last`). */
   dropLast?: boolean;
-  /** Batches loaded ahead of the consumer (default 3); bounds memory use. */
+  /** Batches loaded ahead of the consumer (default 3, or twice the dataset's `parallelism` when more); bounds memory use. */
   prefetch?: number;
   /** Called after each complete epoch, e.g. to report skipped images. */
   onEpochEnd?: (stats: EpochStats) => void;
@@ -118,7 +118,7 @@ export interface Loader extends AsyncIterable<Batch> {
 export function createLoader(dataset: Dataset, options: LoaderOptions = {}): Loader {
   const batchSize = options.batchSize ?? 64;
   const dropLast = options.dropLast ?? false;
-  const prefetch = Math.max(1, options.prefetch ?? 3);
+  const prefetch = Math.max(1, options.prefetch ?? Math.max(3, 2 * (dataset.parallelism ?? 1)));
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(
       `Cannot create a loader with batchSize ${batchSize}: use a positive integer.`,
