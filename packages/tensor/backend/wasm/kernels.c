@@ -172,25 +172,45 @@ __attribute__((export_name("matmul"))) void matmul(const float *a, const float *
 // permutes below move between that and NCHW. Taps in the padding read (and
 // receive) nothing, as in the reference (ops/conv/cpu.ts).
 
-// Image x's columns of col: col[(ic·kh + ky)·kw + kx][oy·ow + ox] = x[ic][iy][ix], 0 outside
-__attribute__((export_name("im2col"))) void im2col(const float *x, int c, int h, int w, int kh, int kw, int sh,
-                                                   int sw, int ph, int pw, int oh, int ow, float *col, int ld) {
+// The output columns ox whose tap kx lands inside a row of width w:
+// lo ≤ ox < hi ⇔ 0 ≤ ox·sw − pw + kx < w. Outside them a patch reads the padding.
+static inline void tap_range(int ow, int w, int sw, int pw, int kx, int *lo, int *hi) {
+  int first = pw - kx, l = 0, h;
+  if (first > 0) l = (first + sw - 1) / sw;
+  h = (w - 1 + pw - kx) / sw + 1;  // w − 1 + pw − kx ≥ 0 whenever the kernel fits the padded row
+  if (w - 1 + pw - kx < 0) h = 0;
+  if (h > ow) h = ow;
+  if (l > h) l = h;
+  *lo = l;
+  *hi = h;
+}
+
+// Image x's columns of col: col[(ic·kh + ky)·kw + kx][oy·ow + ox] = x[ic][iy][ix], 0 outside.
+// Each patch row is zeros, a run of the input row (contiguous when the stride is 1), zeros.
+static void im2col(const float *x, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
+                   int ow, float *col, int ld) {
   for (int ic = 0; ic < c; ic++) {
     const float *plane = x + ic * h * w;
     for (int ky = 0; ky < kh; ky++) {
       for (int kx = 0; kx < kw; kx++) {
+        int lo, hi;
+        tap_range(ow, w, sw, pw, kx, &lo, &hi);
         for (int oy = 0; oy < oh; oy++) {
           int iy = oy * sh - ph + ky;
           float *dst = col + oy * ow;
           if (iy < 0 || iy >= h) {
-            for (int ox = 0; ox < ow; ox++) dst[ox] = 0;
+            __builtin_memset(dst, 0, ow * sizeof(float));
             continue;
           }
           const float *row = plane + iy * w;
-          for (int ox = 0; ox < ow; ox++) {
-            int ix = ox * sw - pw + kx;
-            dst[ox] = ix >= 0 && ix < w ? row[ix] : 0;
+          int shift = kx - pw;  // ix = ox·sw + shift
+          for (int ox = 0; ox < lo; ox++) dst[ox] = 0;
+          if (sw == 1) {
+            __builtin_memcpy(dst + lo, row + lo + shift, (hi - lo) * sizeof(float));
+          } else {
+            for (int ox = lo; ox < hi; ox++) dst[ox] = row[ox * sw + shift];
           }
+          for (int ox = hi; ox < ow; ox++) dst[ox] = 0;
         }
         col += ld;
       }
@@ -199,20 +219,30 @@ __attribute__((export_name("im2col"))) void im2col(const float *x, int c, int h,
 }
 
 // x[ic][iy][ix] += col[…] over every tap that reads it (image x's columns of col; x zeroed by the caller)
-__attribute__((export_name("col2im"))) void col2im(const float *col, int c, int h, int w, int kh, int kw, int sh,
-                                                   int sw, int ph, int pw, int oh, int ow, float *x, int ld) {
+static void col2im(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
+                   int ow, float *x, int ld) {
   for (int ic = 0; ic < c; ic++) {
     float *plane = x + ic * h * w;
     for (int ky = 0; ky < kh; ky++) {
       for (int kx = 0; kx < kw; kx++) {
+        int lo, hi;
+        tap_range(ow, w, sw, pw, kx, &lo, &hi);
         for (int oy = 0; oy < oh; oy++) {
           int iy = oy * sh - ph + ky;
-          const float *src = col + oy * ow;
           if (iy < 0 || iy >= h) continue;
+          const float *src = col + oy * ow;
           float *row = plane + iy * w;
-          for (int ox = 0; ox < ow; ox++) {
-            int ix = ox * sw - pw + kx;
-            if (ix >= 0 && ix < w) row[ix] += src[ox];
+          int shift = kx - pw;  // ix = ox·sw + shift
+          if (sw == 1) {
+            float *run = row + lo + shift;
+            const float *from = src + lo;
+            int i = 0, len = hi - lo;
+            for (; i + 4 <= len; i += 4) {
+              wasm_v128_store(run + i, wasm_f32x4_add(wasm_v128_load(run + i), wasm_v128_load(from + i)));
+            }
+            for (; i < len; i++) run[i] += from[i];
+          } else {
+            for (int ox = lo; ox < hi; ox++) row[ox * sw + shift] += src[ox];
           }
         }
         col += ld;
@@ -221,11 +251,39 @@ __attribute__((export_name("col2im"))) void col2im(const float *col, int c, int 
   }
 }
 
-// [a][b][p] → [b][a][p] (NCHW ↔ channel-major, p contiguous floats per row)
-__attribute__((export_name("swap_outer"))) void swap_outer(const float *src, int a, int b, int p, float *dst) {
-  for (int i = 0; i < a; i++) {
-    for (int j = 0; j < b; j++) {
-      const float *s = src + (i * b + j) * p;
+// The batch's im2col (to_image 0: NCHW x → col) or col2im (to_image 1: col
+// added into x, zeroed by the caller), one image per task, taken from `next`
+// by every thread that calls it (images touch disjoint parts of x and col).
+__attribute__((export_name("patches"))) void patches(int to_image, float *x, int n, int c, int h, int w, int kh,
+                                                     int kw, int sh, int sw, int ph, int pw, int oh, int ow,
+                                                     float *col, int *next) {
+  int p = oh * ow, ld = n * p;
+  for (;;) {
+    int b = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+    if (b >= n) return;
+    if (to_image) {
+      col2im(col + b * p, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, x + b * c * h * w, ld);
+    } else {
+      im2col(x + b * c * h * w, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, col + b * p, ld);
+    }
+  }
+}
+
+// [a][b][p] → [b][a][p] (NCHW ↔ channel-major, p contiguous floats per row),
+// in tasks of rows taken from `next` by every thread that calls it.
+__attribute__((export_name("swap_outer"))) void swap_outer(const float *src, int a, int b, int p, float *dst,
+                                                           int *next, int parts) {
+  int rows = a * b;
+  int chunk = rows / (4 * parts);
+  if (chunk < 1) chunk = 1;
+  for (;;) {
+    int t = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+    int lo = t * chunk, hi = lo + chunk;
+    if (lo >= rows) return;
+    if (hi > rows) hi = rows;
+    for (int r = lo; r < hi; r++) {
+      int i = r / b, j = r % b;
+      const float *s = src + r * p;
       float *d = dst + (j * a + i) * p;
       int k = 0;
       for (; k + 4 <= p; k += 4) wasm_v128_store(d + k, wasm_v128_load(s + k));
@@ -261,6 +319,111 @@ __attribute__((export_name("relu_grad"))) void relu_grad(const float *dy, const 
     wasm_v128_store(out + i, wasm_v128_and(positive, wasm_f32x4_mul(wasm_v128_load(dy + i), s)));
   }
   for (; i < n; i++) out[i] = x[i] > 0 ? dy[i] * scale : 0;
+}
+
+// out = x·mul + add, in double and rounded once, as the reference computes it
+__attribute__((export_name("affine"))) void affine(const float *x, float *out, int n, double mul, double add) {
+  v128_t m = wasm_f64x2_splat(mul), a = wasm_f64x2_splat(add);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t v = wasm_v128_load(x + i);
+    v128_t lo = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(v), m), a);
+    v128_t hi = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)), m), a);
+    wasm_v128_store(out + i, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(lo), wasm_f32x4_demote_f64x2_zero(hi), 0, 1, 4, 5));
+  }
+  for (; i < n; i++) out[i] = (float)((double)x[i] * mul + add);
+}
+
+// ---------------------------------------------------------------------------
+// Batch norm over x [N, C, S] (S the trailing size), as ops/norm/cpu.ts
+// defines it: sums in double (two f64 lanes, so in a different order than
+// the reference's single running sum: equal up to double rounding), each
+// element's arithmetic in double and rounded once, as the reference's.
+
+// Σ over channel ch of v(x) for v = x − shift (square: (x − shift)²)
+static double channel_sum(const float *x, int n, int c, int s, int ch, double shift, int square) {
+  v128_t acc0 = wasm_f64x2_splat(0), acc1 = acc0, sh = wasm_f64x2_splat(shift);
+  double tail = 0;
+  for (int b = 0; b < n; b++) {
+    const float *p = x + (b * c + ch) * s;
+    int k = 0;
+    for (; k + 4 <= s; k += 4) {
+      v128_t v = wasm_v128_load(p + k);
+      v128_t lo = wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(v), sh);
+      v128_t hi = wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)), sh);
+      if (square) {
+        lo = wasm_f64x2_mul(lo, lo);
+        hi = wasm_f64x2_mul(hi, hi);
+      }
+      acc0 = wasm_f64x2_add(acc0, lo);
+      acc1 = wasm_f64x2_add(acc1, hi);
+    }
+    for (; k < s; k++) {
+      double d = (double)p[k] - shift;
+      tail += square ? d * d : d;
+    }
+  }
+  v128_t acc = wasm_f64x2_add(acc0, acc1);
+  return wasm_f64x2_extract_lane(acc, 0) + wasm_f64x2_extract_lane(acc, 1) + tail;
+}
+
+// out[0][ch] = mean, out[1][ch] = biased variance (two passes)
+__attribute__((export_name("bn_stats"))) void bn_stats(const float *x, int n, int c, int s, float *out) {
+  double count = (double)n * s;
+  for (int ch = 0; ch < c; ch++) {
+    double mean = channel_sum(x, n, c, s, ch, 0, 0) / count;
+    out[ch] = (float)mean;
+    out[c + ch] = (float)(channel_sum(x, n, c, s, ch, mean, 1) / count);
+  }
+}
+
+// (x − mean)/√(var + eps) per channel
+__attribute__((export_name("batch_norm"))) void batch_norm(const float *x, const float *stats, float *out, int n, int c,
+                                                           int s, double eps) {
+  for (int ch = 0; ch < c; ch++) {
+    double mean = stats[ch], sd = __builtin_sqrt((double)stats[c + ch] + eps);
+    v128_t m = wasm_f64x2_splat(mean), d = wasm_f64x2_splat(sd);
+    for (int b = 0; b < n; b++) {
+      const float *p = x + (b * c + ch) * s;
+      float *q = out + (b * c + ch) * s;
+      int k = 0;
+      for (; k + 4 <= s; k += 4) {
+        v128_t v = wasm_v128_load(p + k);
+        v128_t lo = wasm_f64x2_div(wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(v), m), d);
+        v128_t hi = wasm_f64x2_div(
+            wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)), m), d);
+        wasm_v128_store(q + k, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(lo), wasm_f32x4_demote_f64x2_zero(hi), 0, 1, 4, 5));
+      }
+      for (; k < s; k++) q[k] = (float)(((double)p[k] - mean) / sd);
+    }
+  }
+}
+
+// (dy − Σdy/M − x̂·Σ(dy·x̂)/M)/√(var + eps) per channel, x̂ = (x − mean)/√(var + eps)
+__attribute__((export_name("batch_norm_grad"))) void batch_norm_grad(const float *dy, const float *x, const float *stats,
+                                                                     float *out, int n, int c, int s, double eps) {
+  double count = (double)n * s;
+  for (int ch = 0; ch < c; ch++) {
+    double mean = stats[ch], sd = __builtin_sqrt((double)stats[c + ch] + eps);
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (int b = 0; b < n; b++) {
+      const float *g = dy + (b * c + ch) * s, *p = x + (b * c + ch) * s;
+      for (int k = 0; k < s; k++) {
+        double d = g[k];
+        sum_dy += d;
+        sum_dy_xhat += d * ((double)p[k] - mean) / sd;
+      }
+    }
+    double a = sum_dy / count;
+    for (int b = 0; b < n; b++) {
+      const float *g = dy + (b * c + ch) * s, *p = x + (b * c + ch) * s;
+      float *q = out + (b * c + ch) * s;
+      for (int k = 0; k < s; k++) {
+        double xhat = ((double)p[k] - mean) / sd;
+        q[k] = (float)(((double)g[k] - a - xhat * sum_dy_xhat / count) / sd);
+      }
+    }
+  }
 }
 
 // out = a ∘ b for same-shape operands: 0 add, 1 sub, 2 mul, 3 div (IEEE, as the reference)

@@ -17,12 +17,18 @@
 /** The control block's Int32 slots. */
 const SEQ = 0; // bumped once per call: what sleeping workers wait on
 const DONE = 1; // workers that finished the current call
-const OP = 2; // 0: stop, 1: matmul
-const NEXT = 3; // the next task of the call (kernels.c's matmul takes tasks from it)
+const OP = 2; // 0: stop, then a PoolOp
+const NEXT = 3; // the next task of the call (the kernels take tasks from it)
 const ARGS = 4; // the call's arguments (pointers and sizes)
 
 /** Int32 slots the control block needs. */
-export const CONTROL_INTS = 16;
+export const CONTROL_INTS = 32;
+
+/** The kernels a pool runs on every thread (kernels.c's task-taking exports). */
+export const POOL_OPS = { matmul: 1, patches: 2, swap_outer: 3 } as const;
+
+/** One of {@link POOL_OPS}. */
+export type PoolOp = keyof typeof POOL_OPS;
 
 /**
  * The worker's body: instantiates the module on the shared memory, says it
@@ -41,7 +47,9 @@ const run = async ({ module, memory, control, scratch, parts }, ready) => {
     if (op === 0) return;
     const a = ctrl.subarray(${ARGS});
     const next = control + ${4 * NEXT};
-    if (op === 1) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, next, parts);
+    if (op === ${POOL_OPS.matmul}) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, next, parts);
+    else if (op === ${POOL_OPS.patches}) ex.patches(...a.subarray(0, 15), next);
+    else if (op === ${POOL_OPS.swap_outer}) ex.swap_outer(a[0], a[1], a[2], a[3], a[4], next, parts);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -127,8 +135,8 @@ function canBlock(): boolean {
 }
 
 /**
- * What a pool needs of the kernels: a matmul (C (+)= op(A)·op(B)) whose
- * tasks every thread takes from the counter at `next`.
+ * What a pool needs of the kernels: each takes its tasks from the counter
+ * at `next` until none is left (kernels.c).
  */
 export interface PoolKernels {
   matmul(
@@ -142,6 +150,16 @@ export interface PoolKernels {
     tb: number,
     accumulate: number,
     scratch: number,
+    next: number,
+    parts: number,
+  ): void;
+  patches(...args: number[]): void;
+  swap_outer(
+    src: number,
+    a: number,
+    b: number,
+    p: number,
+    dst: number,
     next: number,
     parts: number,
   ): void;
@@ -192,35 +210,22 @@ export class ThreadPool {
   }
 
   /**
-   * Runs a matmul on every thread: each, the caller included, takes tasks until none is left.
+   * Runs a kernel on every thread: each, the caller included, takes tasks
+   * until none is left.
    *
-   * @param ex the caller's kernels
-   * @param args a, b, c, m, n, k, ta, tb, accumulate (as kernels.c's matmul)
-   * @param scratch the caller's scratch
+   * @param op which kernel
+   * @param args its arguments before the task counter (see {@link PoolKernels})
+   * @param caller runs the caller's share, given the counter's byte offset and the thread count
    */
-  matmul(ex: PoolKernels, args: readonly number[], scratch: number): void {
+  run(op: PoolOp, args: readonly number[], caller: (next: number, parts: number) => void): void {
     const ctrl = this.#ctrl;
     ctrl.set(args, ARGS);
-    ctrl[OP] = 1;
+    ctrl[OP] = POOL_OPS[op];
     Atomics.store(ctrl, NEXT, 0);
     Atomics.store(ctrl, DONE, 0);
     Atomics.add(ctrl, SEQ, 1);
     Atomics.notify(ctrl, SEQ);
-    const [a, b, c, m, n, k, ta, tb, accumulate] = args;
-    ex.matmul(
-      a,
-      b,
-      c,
-      m,
-      n,
-      k,
-      ta,
-      tb,
-      accumulate,
-      scratch,
-      this.#control + 4 * NEXT,
-      this.threads,
-    );
+    caller(this.#control + 4 * NEXT, this.threads);
     this.#join();
   }
 

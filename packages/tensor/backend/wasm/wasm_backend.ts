@@ -36,33 +36,60 @@ type Matmul = (
   accumulate?: number,
 ) => void;
 
-/** kernels.c's im2col and col2im: image, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, col, col's row stride. */
-type Im2col = (
-  from: number,
-  c: number,
-  h: number,
-  w: number,
-  kh: number,
-  kw: number,
-  sh: number,
-  sw: number,
-  ph: number,
-  pw: number,
-  oh: number,
-  ow: number,
-  to: number,
-  ld: number,
+/**
+ * kernels.c's patches, over the batch: to_image (0: im2col, 1: col2im), the
+ * images, N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, the patch matrix.
+ */
+type Patches = (
+  toImage: number,
+  x: number,
+  n: number,
+  ...geometry: [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
 ) => void;
+
+/** [a][b][p] → [b][a][p] from `src` to `dst`. */
+type SwapOuter = (src: number, a: number, b: number, p: number, dst: number) => void;
 
 /** What kernels.c exports besides matmul (the one-thread build also its memory). */
 interface ElementKernels {
   memory?: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
   matmul_scratch_floats(): number;
-  im2col: Im2col;
-  col2im: Im2col;
-  swap_outer(src: number, a: number, b: number, p: number, dst: number): void;
   binary_same(op: number, a: number, b: number, out: number, n: number): void;
+  affine(x: number, out: number, n: number, mul: number, add: number): void;
+  bn_stats(x: number, n: number, c: number, s: number, out: number): void;
+  batch_norm(
+    x: number,
+    stats: number,
+    out: number,
+    n: number,
+    c: number,
+    s: number,
+    eps: number,
+  ): void;
+  batch_norm_grad(
+    dy: number,
+    x: number,
+    stats: number,
+    out: number,
+    n: number,
+    c: number,
+    s: number,
+    eps: number,
+  ): void;
   scaled_relu(x: number, out: number, n: number, scale: number): void;
   relu_grad(dy: number, x: number, out: number, n: number, scale: number): void;
   agd_terms(x: number, rows: number, slices: number, weight: number, out: number): void;
@@ -87,6 +114,8 @@ interface KernelExports extends ElementKernels, PoolKernels {}
  */
 interface Kernels extends ElementKernels {
   matmul: Matmul;
+  patches: Patches;
+  swap_outer: SwapOuter;
   /** Byte offset of `bytes` of scratch, valid until the op returns. */
   scratch(bytes: number): number;
 }
@@ -130,9 +159,7 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
     const dcol = ex.scratch(4 * g.k * g.np);
     ex.matmul(w.storage.ptr, dyc, dcol, g.k, g.np, o, 1, 0);
     if (g.direct) return void ex.swap_outer(dcol, g.c, g.n, g.p, out.ptr);
-    for (let b = 0; b < g.n; b++) {
-      ex.col2im(dcol + 4 * b * g.p, ...g.args, out.ptr + 4 * b * g.c * g.hw, g.np); // out is zero-filled
-    }
+    ex.patches(1, out.ptr, g.n, ...g.args, dcol); // out is zero-filled
   },
   conv2d_grad_weight: (ex, [x, dy], { stride, padding, kernel }, out) => {
     const o = dy.shape[1];
@@ -146,6 +173,23 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
   sub: (ex, inputs, _attrs, out) => binarySame(ex, 1, inputs, out),
   mul: (ex, inputs, _attrs, out) => binarySame(ex, 2, inputs, out),
   div: (ex, inputs, _attrs, out) => binarySame(ex, 3, inputs, out),
+  affine: (ex, [x], { mul, add }, out) => {
+    if (x.dtype !== "float32") return false;
+    ex.affine(x.storage.ptr, out.ptr, sizeOf(out.shape), mul, add);
+    return true;
+  },
+  bn_stats: (ex, [x], _attrs, out) => {
+    const [n, c, s] = channelDims(x.shape);
+    ex.bn_stats(x.storage.ptr, n, c, s, out.ptr);
+  },
+  batch_norm: (ex, [x, stats], { eps }, out) => {
+    const [n, c, s] = channelDims(x.shape);
+    ex.batch_norm(x.storage.ptr, stats.storage.ptr, out.ptr, n, c, s, eps);
+  },
+  batch_norm_grad: (ex, [dy, x, stats], { eps }, out) => {
+    const [n, c, s] = channelDims(x.shape);
+    ex.batch_norm_grad(dy.storage.ptr, x.storage.ptr, stats.storage.ptr, out.ptr, n, c, s, eps);
+  },
   relu: (ex, [x], _attrs, out) => ex.scaled_relu(x.storage.ptr, out.ptr, sizeOf(out.shape), 1),
   scaled_relu: (ex, [x], { scale }, out) =>
     ex.scaled_relu(x.storage.ptr, out.ptr, sizeOf(out.shape), scale),
@@ -193,10 +237,13 @@ function patches(ex: Kernels, g: ConvGeometry, x: number): number {
     ex.swap_outer(x, g.n, g.c, g.p, col);
     return col;
   }
-  for (let b = 0; b < g.n; b++) {
-    ex.im2col(x + 4 * b * g.c * g.hw, ...g.args, col + 4 * b * g.p, g.np);
-  }
+  ex.patches(0, x, g.n, ...g.args, col);
   return col;
+}
+
+/** N, C and S (the trailing size) of a batch-norm operand [N, C, ...]. */
+function channelDims(shape: readonly number[]): [number, number, number] {
+  return [shape[0], shape[1], sizeOf(shape.slice(2))];
 }
 
 /** a ∘ b when both have the output's size (no broadcasting); false hands broadcasting to the reference. */
@@ -261,6 +308,8 @@ const ZEROED_OUTPUT = new Set<OpName>(["conv2d_grad_input"]);
 const MAX_PAGES = 32768;
 /** Below this many multiply-adds a matmul runs on one thread (waking the others costs more). */
 const PARALLEL_MACS = 1 << 18;
+/** Below this many floats moved, patches and permutes run on one thread. */
+const PARALLEL_FLOATS = 1 << 16;
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
@@ -327,23 +376,56 @@ export class WasmBackend implements Backend<WasmStorage> {
   #bytesInUse = 0;
   #bytesPooled = 0;
   #allocations = 0;
+  /** Byte offset of the task counter of kernel calls on this thread alone. */
+  #next = 0;
+
+  /** The one-thread task counter, zeroed for a new call. */
+  #counter(): number {
+    new Int32Array(this.#memory.buffer, this.#next, 1)[0] = 0;
+    return this.#next;
+  }
 
   private constructor(ex: KernelExports, memory: WebAssembly.Memory) {
     this.#memory = memory;
     this.#top = align(ex.__heap_base.value as number);
     this.#scratchBytes = 4 * ex.matmul_scratch_floats();
     const scratch = this.#reserve(this.#scratchBytes);
-    // The one-thread matmul's task counter (zeroed before each call).
-    const next = this.#reserve(16);
+    // The task counter of calls on this thread alone.
+    this.#next = this.#reserve(16);
     this.#ex = {
       ...ex,
       matmul: (a, b, c, m, n, k, ta, tb, accumulate = 0) => {
         const threads = this.#threads;
         if (threads && m * n * k >= PARALLEL_MACS) {
-          threads.matmul(ex, [a, b, c, m, n, k, ta, tb, accumulate], scratch);
+          threads.run(
+            "matmul",
+            [a, b, c, m, n, k, ta, tb, accumulate],
+            (at, parts) => ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, at, parts),
+          );
         } else {
-          new Int32Array(this.#memory.buffer, next, 1)[0] = 0;
-          ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, next, 1);
+          ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, this.#counter(), 1);
+        }
+      },
+      patches: (...args) => {
+        const [, , n, c, , , kh, kw, , , , , oh, ow] = args;
+        const threads = this.#threads;
+        if (threads && n > 1 && n * c * kh * kw * oh * ow >= PARALLEL_FLOATS) {
+          threads.run("patches", args, (at) => ex.patches(...args, at));
+        } else {
+          ex.patches(...args, this.#counter());
+        }
+      },
+      swap_outer: (src, a, b, p, dst) => {
+        const threads = this.#threads;
+        const args = [src, a, b, p, dst];
+        if (threads && a * b * p >= PARALLEL_FLOATS) {
+          threads.run(
+            "swap_outer",
+            args,
+            (at, parts) => ex.swap_outer(src, a, b, p, dst, at, parts),
+          );
+        } else {
+          ex.swap_outer(src, a, b, p, dst, this.#counter(), 1);
         }
       },
       scratch: (bytes) => {

@@ -103,6 +103,9 @@ for (const threads of [1, 2]) {
         [[2, 3, 8, 10], [4, 3, 3, 2], [1, 2], [2, 0]],
         [[2, 16, 8, 8], [70, 16, 3, 3], [1, 1], [1, 1]],
         [[3, 64, 16, 16], [64, 64, 3, 3], [1, 1], [1, 1]],
+        // Padding wider than the kernel's reach: whole patch rows and columns in it.
+        [[1, 2, 4, 5], [3, 2, 3, 3], [1, 1], [3, 3]],
+        [[2, 2, 5, 4], [3, 2, 2, 3], [3, 2], [4, 3]],
       ];
       const tol = { atol: 1e-4, rtol: 1e-3 };
       for (const [xs, ws, stride, padding] of cases) {
@@ -222,4 +225,33 @@ Deno.test("a program that used the threaded wasm backend exits at its end (its w
     `exit ${out.code} ${out.signal ?? ""}: ${new TextDecoder().decode(out.stderr)}`,
   );
   assertEquals(text, "2 256");
+});
+
+Deno.test("wasm affine and batch norm match the reference: sizes off the SIMD width, 2-D and 4-D, a constant channel", async () => {
+  const wasm = await WasmBackend.create({ threads: 1 });
+  try {
+    for (const n of [1, 3, 4, 5, 1023]) {
+      const x = randn([n]);
+      x.data[0] = NaN;
+      if (n > 2) x.data[2] = -Infinity;
+      // Double arithmetic rounded once, as the reference: the same bits.
+      const actual = await runOn(wasm, "affine", [x], { mul: 0.3, add: -1.7 });
+      assertEquals(actual, await runOn(cpu, "affine", [x], { mul: 0.3, add: -1.7 }));
+    }
+    for (const shape of [[5, 3], [2, 3, 5, 7], [3, 4, 4, 4], [1, 2, 1, 9], [4, 16, 8, 8]]) {
+      const x = randn(shape);
+      // Channel 1 constant: variance 0, so eps alone keeps the division finite.
+      const [n, c] = shape;
+      const s = sizeOf(shape.slice(2));
+      for (let b = 0; b < n; b++) x.data.fill(0.25, (b * c + 1) * s, (b * c + 2) * s);
+      const dy = randn(shape);
+      const tol = { atol: 1e-6, rtol: 1e-5 };
+      const stats = await check(wasm, "bn_stats", [x], {}, tol);
+      const st = { data: stats, shape: [2, c] };
+      await check(wasm, "batch_norm", [x, st], { eps: 1e-5 }, tol);
+      await check(wasm, "batch_norm_grad", [dy, x, st], { eps: 1e-5 }, { atol: 1e-5, rtol: 1e-4 });
+    }
+  } finally {
+    wasm.destroy();
+  }
 });
