@@ -1,13 +1,14 @@
 // The training page (train.html): loads Fashion-MNIST (served by serve.ts, or
 // the user's IDX files, gunzipped in the page), trains an fcn with AGD on the
-// tab's GPU through trainer.ts (the same model, init, loader and steps as
+// tab's GPU (or, with ?device=wasm or without WebGPU, on its CPU cores
+// through the WebAssembly SIMD backend) through trainer.ts (the same model, init, loader and steps as
 // `deno task train`), draws its curves as they come, then classifies drawings
 // with the trained model, checks the exported .onnx against it with
 // onnxruntime-web (wasm) on test images, and offers the .onnx and a
 // .safetensors checkpoint for download. serve.ts bundles this file and what
 // it imports (`deno bundle --platform browser`) on request, from the current
 // sources.
-import { IDX_FILES, idxData, openGpu, TabTrainer } from "./trainer.ts";
+import { IDX_FILES, idxData, openGpu, openWasm, TabTrainer } from "./trainer.ts";
 
 // onnxruntime-web, served by serve.ts from the npm package (as main.js loads it),
 // imported by URL at run time, only once a model exists.
@@ -17,9 +18,14 @@ const CHECK_IMAGES = 16;
 
 const $ = (id) => document.getElementById(id);
 
+/** `?device=wasm` asks for the CPU backend. */
+const ON_WASM_ASKED = new URLSearchParams(location.search).get("device") === "wasm";
+/** Where the page trains: the CPU backend when asked for or when the browser has no WebGPU. */
+const ON_WASM = ON_WASM_ASKED || !navigator.gpu;
+
 /** Page state; also what train_page_test.ts reads. */
 const page = {
-  /** The GPU adapter's description. */
+  /** The GPU adapter's description, or the wasm backend's. */
   adapter: "",
   /** The settings of the last run. */
   settings: null,
@@ -116,6 +122,7 @@ function cliCommand(s, dataset) {
     `--epochs ${s.epochs}`,
     `--seed ${s.seed}`,
     ...(s.trainLimit ? [`--train-limit ${s.trainLimit}`] : []),
+    ...(ON_WASM ? ["--device wasm"] : []),
   ];
   return parts.join(" ");
 }
@@ -364,8 +371,8 @@ async function train() {
   if (!data) throw new Error("Cannot train: no dataset loaded; choose the IDX files first");
   reset();
   if (!page.adapter) {
-    page.adapter = await openGpu();
-    $("gpu").textContent = `WebGPU: ${page.adapter}`;
+    page.adapter = ON_WASM ? await openWasm() : await openGpu();
+    $("gpu").textContent = ON_WASM ? `CPU: ${page.adapter}` : `WebGPU: ${page.adapter}`;
   }
   const settings = readSettings();
   page.settings = settings;
@@ -701,10 +708,7 @@ for (const radio of document.querySelectorAll('input[name="source"]')) {
 
 prefill();
 showCli();
-if (!navigator.gpu) {
-  fail(
-    new Error("This browser has no WebGPU (navigator.gpu): use a recent Chrome, Edge or Firefox"),
-  );
-} else {
-  useData(() => loadServed(), "the served dataset").then(showCli).catch(fail);
+if (!navigator.gpu && !ON_WASM_ASKED) {
+  $("gpu").textContent = "No WebGPU in this browser: training on the CPU (WebAssembly SIMD)";
 }
+useData(() => loadServed(), "the served dataset").then(showCli).catch(fail);

@@ -355,6 +355,72 @@ async function idxFile(dims: number[], values: Uint8Array, gzip: boolean): Promi
 }
 
 Deno.test({
+  name:
+    "training page on the CPU (?device=wasm): WebAssembly SIMD on every core of the cross-origin-isolated tab, the η, loss and accuracy of deno task train --device wasm",
+  ignore: pageSkip !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "agd_train_page_wasm_" });
+    const run = { depth: 3, width: 64, seed: 2, epochs: 1 } as const;
+    const trainLimit = 4096;
+    await deno([
+      "task",
+      "train",
+      "--arch",
+      "fcn",
+      "--dataset",
+      "fashion-mnist",
+      "--data-dir",
+      DEFAULT_DATA_DIR,
+      "--no-download",
+      "--out",
+      dir,
+      "--device",
+      "wasm",
+      "--depth",
+      String(run.depth),
+      "--width",
+      String(run.width),
+      "--epochs",
+      "1",
+      "--seed",
+      String(run.seed),
+      "--train-limit",
+      String(trainLimit),
+    ]);
+    const cli: CliRecord = JSON.parse(
+      (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n")[0],
+    );
+    const server = await startServer({ data: DEFAULT_DATA_DIR });
+    const session = await openTrainPage(`${server.url}train?device=wasm`);
+    try {
+      const state = await trainInPage(session, { ...run, trainLimit }, 300_000);
+      const cores = await session.page.evaluate(() => navigator.hardwareConcurrency);
+      const threads = Number(
+        /^wasm \(WebAssembly SIMD, (\d+) threads?\)$/.exec(state.adapter)?.[1],
+      );
+      assert.equal(threads, cores, `the page trained on "${state.adapter}", on ${cores} cores`);
+      assert.match(await session.page.textContent("#cli") ?? "", /--device wasm/);
+      assert.deepEqual(session.problems, [], "the page had errors or failed requests");
+      const page = state.records[0];
+      console.log(
+        `page on ${state.adapter}: η mean ${page.eta_mean}, train loss ${page.train_loss}, test acc ${page.test_acc}; CLI: ${cli.eta_mean}, ${cli.train_loss}, ${cli.test_acc}`,
+      );
+      for (const key of ["eta_mean", "train_loss", "test_loss"] as const) {
+        const rel = Math.abs(page[key] - cli[key]) / Math.abs(cli[key]);
+        assert.ok(rel < 1e-4, `${key}: page ${page[key]}, CLI ${cli[key]}`);
+      }
+      assert.ok(Math.abs(page.test_acc - cli.test_acc) <= 0.001, "test accuracies differ");
+    } finally {
+      await session.close();
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "training page: the user's own IDX files (gzipped or not), picked with the file input",
   ignore: !hasChromium,
   sanitizeOps: false,

@@ -30,7 +30,7 @@ import {
 } from "@agd/agd";
 import { ArrayDataset, createLoader, type DatasetInfo } from "@agd/datasets/memory";
 import { createModel, type Module } from "@agd/models";
-import { mseLoss, tensor, useWebGPU } from "@agd/tensor";
+import { mseLoss, tensor, useWasm, useWebGPU } from "@agd/tensor";
 import { StepStats } from "../cli/step_stats.ts";
 import { firstSamples, type IdxData } from "./_idx_data.ts";
 import { evaluateModel, normalizeImages, predictImages, type Predictions } from "./_inference.ts";
@@ -76,6 +76,17 @@ export interface TrainSettings {
 export async function openGpu(): Promise<string> {
   const { vendor, architecture, description } = (await useWebGPU()).adapterInfo;
   return description || [vendor, architecture].filter(Boolean).join(" ") || "WebGPU adapter";
+}
+
+/**
+ * Makes the fast CPU backend (WebAssembly SIMD) the backend of new tensors:
+ * on every core where the page is cross-origin isolated (SharedArrayBuffer),
+ * on one thread elsewhere.
+ *
+ * @returns its description, e.g. `wasm (WebAssembly SIMD, 4 threads)`
+ */
+export async function openWasm(): Promise<string> {
+  return (await useWasm()).description;
 }
 
 /** Gives the event loop a turn (rendering, input) without a timer's clamping or throttling. */
