@@ -1,8 +1,9 @@
 /**
  * `checkOp`: one line per op to test its gradient against central finite
- * differences on the CPU reference, and its WebGPU forward and gradients
- * against the CPU reference on each WebGPU implementation (see
- * {@link GPU_DEVICES}; ignored where an implementation has no adapter).
+ * differences on the CPU reference, and its forward and gradients against
+ * the CPU reference on each fast backend — wasm and each WebGPU
+ * implementation (see {@link FAST_DEVICES}; ignored where an implementation
+ * has no adapter).
  *
  * @module
  */
@@ -16,7 +17,7 @@ import { Rng } from "../random.ts";
 import { type Shape, sizeOf } from "../shape.ts";
 import { noGrad, type Tensor, tidy } from "../tensor.ts";
 import { assertClose, type Tolerance } from "./assert.ts";
-import { GPU_DEVICES } from "./devices.ts";
+import { FAST_DEVICES } from "./devices.ts";
 
 /** An op under test, as a function of its tensor inputs. */
 export type OpFn = (...inputs: Tensor[]) => Tensor;
@@ -37,7 +38,7 @@ export interface CheckOptions {
   eps?: number;
   /** Tolerance of gradients vs finite differences (default atol 1e-2, rtol 1e-2). */
   fd?: Tolerance;
-  /** Tolerance of WebGPU vs CPU (default atol 1e-4, rtol 1e-4). */
+  /** Tolerance of a fast backend (wasm, WebGPU) vs CPU (default atol 1e-4, rtol 1e-4). */
   gpu?: Tolerance;
   /** Seed of the random inputs. */
   seed?: number;
@@ -126,7 +127,7 @@ export async function finiteDifferences(
 
 /**
  * Registers tests for one op: gradients vs finite differences (CPU), and the
- * forward and gradients on each WebGPU implementation vs the CPU reference.
+ * forward and gradients on each fast backend (wasm, WebGPU) vs the CPU reference.
  *
  * @param name test name
  * @param fn the op as a function of its inputs
@@ -156,7 +157,7 @@ export function checkOp(
       }
     });
   }
-  for (const device of GPU_DEVICES) {
+  for (const device of FAST_DEVICES) {
     Deno.test({
       name: `${name}: matches the cpu reference (${device.name})`,
       ignore: device.ignore,

@@ -1,0 +1,106 @@
+/**
+ * One kernel call against the CPU reference, on any backend: the helpers
+ * behind the op tests (`backend/ops_test.ts`, every fast backend) and the
+ * WebGPU variant tests (`backend/webgpu/kernels_test.ts`).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { OpAttrs, OpName } from "../op_name.ts";
+import { type DType, type Shape, SHAPE_RULES, sizeOf } from "../shape.ts";
+import { Rng } from "../random.ts";
+import type { Backend, TypedArray } from "../backend/backend.ts";
+import { CPU_KERNELS } from "../backend/cpu/kernels.ts";
+import type { CpuKernel } from "../backend/cpu/kernel.ts";
+import { assertClose, type Tolerance } from "./assert.ts";
+
+/** A kernel input: data and shape (the dtype is the data's: Int32Array is int32). */
+export interface KernelInput {
+  /** The values. */
+  data: TypedArray;
+  /** The shape. */
+  shape: Shape;
+}
+
+/** Random kernel inputs, each from the next seed of its own stream. */
+export class RandomInputs {
+  #seed: number;
+
+  /** @param seed the first seed */
+  constructor(seed = 1) {
+    this.#seed = seed;
+  }
+
+  /**
+   * Standard normal values.
+   *
+   * @param shape the input's shape
+   * @returns the input
+   */
+  randn(shape: Shape): KernelInput {
+    return { data: new Rng(this.#seed++).normals(sizeOf(shape)), shape };
+  }
+
+  /**
+   * Small integers as floats, so that ties and equalities happen.
+   *
+   * @param shape the input's shape
+   * @param low the smallest value
+   * @param high one past the largest
+   * @returns the input
+   */
+  randint(shape: Shape, low: number, high: number): KernelInput {
+    const rng = new Rng(this.#seed++);
+    const data = new Float32Array(sizeOf(shape));
+    for (let i = 0; i < data.length; i++) data[i] = low + rng.int(high - low);
+    return { data, shape };
+  }
+}
+
+function dtypeOf(data: TypedArray): DType {
+  return data instanceof Int32Array ? "int32" : "float32";
+}
+
+/**
+ * Runs `op` on `backend` and on the CPU reference and compares the outputs:
+ * equal for int32, within `tol` (default atol 1e-5, rtol 1e-4) for float32.
+ *
+ * @param backend the backend under test
+ * @param op the op
+ * @param inputs its inputs
+ * @param attrs its attributes
+ * @param tol the float tolerance
+ */
+export async function checkKernel<S, P extends OpName>(
+  backend: Backend<S>,
+  op: P,
+  inputs: KernelInput[],
+  attrs: OpAttrs[P],
+  tol: Tolerance = {},
+): Promise<void> {
+  const dtypes = inputs.map((i) => dtypeOf(i.data));
+  const spec = SHAPE_RULES[op](inputs.map((i) => i.shape), dtypes, attrs);
+  const size = sizeOf(spec.shape);
+  const expected = spec.dtype === "int32" ? new Int32Array(size) : new Float32Array(size);
+  (CPU_KERNELS[op] as CpuKernel<P>)(
+    inputs.map((i, k) => ({ data: i.data, shape: i.shape, dtype: dtypes[k] })),
+    attrs,
+    { data: expected, shape: spec.shape },
+  );
+  const storages = inputs.map((i) => backend.upload(i.data));
+  const out = backend.run(
+    op,
+    storages.map((s, k) => ({ storage: s, shape: inputs[k].shape, dtype: dtypes[k] })),
+    attrs,
+    spec,
+  );
+  const actual = await backend.read(out, spec.dtype, size);
+  for (const s of [...storages, out]) backend.release(s);
+  const label = `${op} ${inputs.map((i) => `[${i.shape}]`).join(" ")} ${JSON.stringify(attrs)}`;
+  assert.equal(actual.constructor, expected.constructor, label);
+  if (spec.dtype === "int32") {
+    assert.deepEqual(Array.from(actual), Array.from(expected), label);
+  } else {
+    assertClose(actual, expected, { atol: 1e-5, rtol: 1e-4, ...tol, label });
+  }
+}
