@@ -425,26 +425,58 @@ __attribute__((export_name("batch_norm"))) void batch_norm(const float *x, const
   }
 }
 
+// Two floats of p from k as double lanes (lo: lanes 0–1 of the four at p + k, hi: 2–3)
+#define PROMOTE_LO(v) wasm_f64x2_promote_low_f32x4(v)
+#define PROMOTE_HI(v) wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1))
+#define DEMOTE(lo, hi) wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(lo), wasm_f32x4_demote_f64x2_zero(hi), 0, 1, 4, 5)
+
 // (dy − Σdy/M − x̂·Σ(dy·x̂)/M)/√(var + eps) per channel, x̂ = (x − mean)/√(var + eps)
 __attribute__((export_name("batch_norm_grad"))) void batch_norm_grad(const float *dy, const float *x, const float *stats,
                                                                      float *out, int n, int c, int s, double eps) {
   double count = (double)n * s;
   for (int ch = 0; ch < c; ch++) {
     double mean = stats[ch], sd = __builtin_sqrt((double)stats[c + ch] + eps);
+    v128_t m = wasm_f64x2_splat(mean), d = wasm_f64x2_splat(sd);
+    v128_t sdy = wasm_f64x2_splat(0), sdx = sdy;
     double sum_dy = 0, sum_dy_xhat = 0;
     for (int b = 0; b < n; b++) {
       const float *g = dy + (b * c + ch) * s, *p = x + (b * c + ch) * s;
-      for (int k = 0; k < s; k++) {
-        double d = g[k];
-        sum_dy += d;
-        sum_dy_xhat += d * ((double)p[k] - mean) / sd;
+      int k = 0;
+      for (; k + 4 <= s; k += 4) {
+        v128_t gv = wasm_v128_load(g + k), pv = wasm_v128_load(p + k);
+        v128_t glo = PROMOTE_LO(gv), ghi = PROMOTE_HI(gv);
+        sdy = wasm_f64x2_add(sdy, wasm_f64x2_add(glo, ghi));
+        // dy·(x − mean)/sd, in the reference's order
+        v128_t tlo = wasm_f64x2_div(wasm_f64x2_mul(glo, wasm_f64x2_sub(PROMOTE_LO(pv), m)), d);
+        v128_t thi = wasm_f64x2_div(wasm_f64x2_mul(ghi, wasm_f64x2_sub(PROMOTE_HI(pv), m)), d);
+        sdx = wasm_f64x2_add(sdx, wasm_f64x2_add(tlo, thi));
+      }
+      for (; k < s; k++) {
+        double gk = g[k];
+        sum_dy += gk;
+        sum_dy_xhat += gk * ((double)p[k] - mean) / sd;
       }
     }
+    sum_dy += wasm_f64x2_extract_lane(sdy, 0) + wasm_f64x2_extract_lane(sdy, 1);
+    sum_dy_xhat += wasm_f64x2_extract_lane(sdx, 0) + wasm_f64x2_extract_lane(sdx, 1);
     double a = sum_dy / count;
+    v128_t av = wasm_f64x2_splat(a), sv = wasm_f64x2_splat(sum_dy_xhat), cv = wasm_f64x2_splat(count);
     for (int b = 0; b < n; b++) {
       const float *g = dy + (b * c + ch) * s, *p = x + (b * c + ch) * s;
       float *q = out + (b * c + ch) * s;
-      for (int k = 0; k < s; k++) {
+      int k = 0;
+      for (; k + 4 <= s; k += 4) {
+        v128_t gv = wasm_v128_load(g + k), pv = wasm_v128_load(p + k);
+        v128_t xlo = wasm_f64x2_div(wasm_f64x2_sub(PROMOTE_LO(pv), m), d);
+        v128_t xhi = wasm_f64x2_div(wasm_f64x2_sub(PROMOTE_HI(pv), m), d);
+        // (dy − a − x̂·S/M)/sd, in the reference's order
+        v128_t lo = wasm_f64x2_div(
+            wasm_f64x2_sub(wasm_f64x2_sub(PROMOTE_LO(gv), av), wasm_f64x2_div(wasm_f64x2_mul(xlo, sv), cv)), d);
+        v128_t hi = wasm_f64x2_div(
+            wasm_f64x2_sub(wasm_f64x2_sub(PROMOTE_HI(gv), av), wasm_f64x2_div(wasm_f64x2_mul(xhi, sv), cv)), d);
+        wasm_v128_store(q + k, DEMOTE(lo, hi));
+      }
+      for (; k < s; k++) {
         double xhat = ((double)p[k] - mean) / sd;
         q[k] = (float)(((double)g[k] - a - xhat * sum_dy_xhat / count) / sd);
       }
