@@ -93,7 +93,11 @@ interface CliRecord {
   test_acc: number;
 }
 
-/** `deno task train` with `flags` into `out`; its first epoch's record and its seconds. */
+/**
+ * `deno task train` with `flags` into `out` (on the CPU reference where Deno
+ * has no WebGPU, unless the flags name a `--device`); its first epoch's
+ * record and its seconds.
+ */
 async function cliTrain(
   out: string,
   flags: string[],
@@ -112,7 +116,7 @@ async function cliTrain(
     "--out",
     out,
     ...flags,
-    ...(denoWebGPU ? [] : ["--cpu"]),
+    ...(denoWebGPU || flags.includes("--device") ? [] : ["--cpu"]),
   ]);
   const seconds = (performance.now() - t0) / 1000;
   const line = (await Deno.readTextFile(`${out}/metrics.jsonl`)).trim().split("\n")[0];
@@ -364,18 +368,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "agd_train_page_wasm_" });
     const run = { depth: 3, width: 64, seed: 2, epochs: 1 } as const;
     const trainLimit = 4096;
-    await deno([
-      "task",
-      "train",
-      "--arch",
-      "fcn",
-      "--dataset",
-      "fashion-mnist",
-      "--data-dir",
-      DEFAULT_DATA_DIR,
-      "--no-download",
-      "--out",
-      dir,
+    const { record: cli } = await cliTrain(dir, [
       "--device",
       "wasm",
       "--depth",
@@ -389,9 +382,6 @@ Deno.test({
       "--train-limit",
       String(trainLimit),
     ]);
-    const cli: CliRecord = JSON.parse(
-      (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n")[0],
-    );
     const server = await startServer({ data: DEFAULT_DATA_DIR });
     const session = await openTrainPage(`${server.url}train?device=wasm`);
     try {

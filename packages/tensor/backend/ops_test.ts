@@ -10,7 +10,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { checkKernel, type KernelInput, RandomInputs } from "../testing/kernel_check.ts";
+import {
+  checkKernel,
+  type ConvCase,
+  convCases,
+  type HostInput,
+  matmulCases,
+  RandomInputs,
+} from "../testing/kernel_check.ts";
 import { OP_NAMES, type OpAttrs, type OpName } from "../op_name.ts";
 import { type Shape, SHAPE_RULES, sizeOf } from "../shape.ts";
 import type { Tolerance } from "../testing/assert.ts";
@@ -29,7 +36,7 @@ function opTests(device: TestDevice): void {
   /** Checks `op` on the device's shared backend against the CPU reference. */
   const check = async <P extends OpName>(
     op: P,
-    inputs: KernelInput[],
+    inputs: HostInput[],
     attrs: OpAttrs[P],
     tol: Tolerance = {},
   ): Promise<void> => {
@@ -157,14 +164,8 @@ function opTests(device: TestDevice): void {
       [70, 128, 64],
       [300, 64, 192],
     ];
-    for (const [m, k, n] of sizes) {
-      for (const transA of [false, true]) {
-        for (const transB of [false, true]) {
-          const a = randn(transA ? [k, m] : [m, k]);
-          const b = randn(transB ? [n, k] : [k, n]);
-          await check("matmul", [a, b], { transA, transB }, { atol: 1e-4, rtol: 1e-3 });
-        }
-      }
+    for (const c of matmulCases(randn, sizes)) {
+      await check(c.op, c.inputs, c.attrs, { atol: 1e-4, rtol: 1e-3 });
     }
   });
 
@@ -172,7 +173,7 @@ function opTests(device: TestDevice): void {
     `conv2d and its gradients: strides, padding, kernel shapes (${device.name})`,
     options,
     async () => {
-      const cases: [Shape, Shape, [number, number], [number, number]][] = [
+      const cases: ConvCase[] = [
         [[2, 3, 9, 11], [4, 3, 3, 3], [1, 1], [1, 1]],
         [[2, 3, 16, 16], [5, 3, 7, 7], [2, 2], [3, 3]],
         [[2, 6, 7, 9], [8, 6, 1, 1], [2, 2], [0, 0]],
@@ -182,17 +183,8 @@ function opTests(device: TestDevice): void {
         [[2, 16, 8, 8], [70, 16, 3, 3], [1, 1], [1, 1]],
         [[1, 2, 4, 5], [3, 2, 3, 3], [1, 1], [3, 3]],
       ];
-      const tol = { atol: 1e-4, rtol: 1e-3 };
-      for (const [xs, ws, stride, padding] of cases) {
-        const x = randn(xs);
-        const w = randn(ws);
-        await check("conv2d", [x, w], { stride, padding }, tol);
-        const spec = SHAPE_RULES.conv2d([xs, ws], ["float32", "float32"], { stride, padding });
-        const dy = randn(spec.shape);
-        const inputHW: [number, number] = [xs[2], xs[3]];
-        const kernel: [number, number] = [ws[2], ws[3]];
-        await check("conv2d_grad_input", [dy, w], { stride, padding, inputHW }, tol);
-        await check("conv2d_grad_weight", [x, dy], { stride, padding, kernel }, tol);
+      for (const c of convCases(randn, cases)) {
+        await check(c.op, c.inputs, c.attrs, { atol: 1e-4, rtol: 1e-3 });
       }
     },
   );

@@ -14,8 +14,8 @@ import { CPU_KERNELS } from "../backend/cpu/kernels.ts";
 import type { CpuKernel } from "../backend/cpu/kernel.ts";
 import { assertClose, type Tolerance } from "./assert.ts";
 
-/** A kernel input: data and shape (the dtype is the data's: Int32Array is int32). */
-export interface KernelInput {
+/** A kernel input on the host: data and shape (the dtype is the data's: Int32Array is int32). */
+export interface HostInput {
   /** The values. */
   data: TypedArray;
   /** The shape. */
@@ -37,7 +37,7 @@ export class RandomInputs {
    * @param shape the input's shape
    * @returns the input
    */
-  randn(shape: Shape): KernelInput {
+  randn(shape: Shape): HostInput {
     return { data: new Rng(this.#seed++).normals(sizeOf(shape)), shape };
   }
 
@@ -49,7 +49,7 @@ export class RandomInputs {
    * @param high one past the largest
    * @returns the input
    */
-  randint(shape: Shape, low: number, high: number): KernelInput {
+  randint(shape: Shape, low: number, high: number): HostInput {
     const rng = new Rng(this.#seed++);
     const data = new Float32Array(sizeOf(shape));
     for (let i = 0; i < data.length; i++) data[i] = low + rng.int(high - low);
@@ -74,7 +74,7 @@ function dtypeOf(data: TypedArray): DType {
 export async function checkKernel<S, P extends OpName>(
   backend: Backend<S>,
   op: P,
-  inputs: KernelInput[],
+  inputs: HostInput[],
   attrs: OpAttrs[P],
   tol: Tolerance = {},
 ): Promise<void> {
@@ -103,4 +103,67 @@ export async function checkKernel<S, P extends OpName>(
   } else {
     assertClose(actual, expected, { atol: 1e-5, rtol: 1e-4, ...tol, label });
   }
+}
+
+/** An op call of a case list: what {@link checkKernel} takes after the backend. */
+export interface KernelCase<P extends OpName = OpName> {
+  /** The op. */
+  op: P;
+  /** Its inputs. */
+  inputs: HostInput[];
+  /** Its attributes. */
+  attrs: OpAttrs[P];
+}
+
+/**
+ * matmul on each `[m, k, n]` in all four layouts (A and B each as stored or
+ * transposed), with inputs from `randn`.
+ *
+ * @param randn makes a random input of a shape
+ * @param sizes the products' sizes
+ * @returns the calls
+ */
+export function matmulCases(
+  randn: (shape: Shape) => HostInput,
+  sizes: readonly (readonly [number, number, number])[],
+): KernelCase<"matmul">[] {
+  return sizes.flatMap(([m, k, n]) =>
+    [false, true].flatMap((transA) =>
+      [false, true].map((transB) => ({
+        op: "matmul" as const,
+        inputs: [randn(transA ? [k, m] : [m, k]), randn(transB ? [n, k] : [k, n])],
+        attrs: { transA, transB },
+      }))
+    )
+  );
+}
+
+/** A convolution case: input shape, weight shape, stride, padding. */
+export type ConvCase = readonly [Shape, Shape, [number, number], [number, number]];
+
+/**
+ * conv2d and both its gradients for each case, with inputs from `randn`.
+ *
+ * @param randn makes a random input of a shape
+ * @param cases the convolutions
+ * @returns the calls, three per case
+ */
+export function convCases(
+  randn: (shape: Shape) => HostInput,
+  cases: readonly ConvCase[],
+): KernelCase<"conv2d" | "conv2d_grad_input" | "conv2d_grad_weight">[] {
+  return cases.flatMap(([xs, ws, stride, padding]) => {
+    const x = randn(xs);
+    const w = randn(ws);
+    const dy = randn(
+      SHAPE_RULES.conv2d([xs, ws], ["float32", "float32"], { stride, padding }).shape,
+    );
+    const inputHW: [number, number] = [xs[2], xs[3]];
+    const kernel: [number, number] = [ws[2], ws[3]];
+    return [
+      { op: "conv2d" as const, inputs: [x, w], attrs: { stride, padding } },
+      { op: "conv2d_grad_input" as const, inputs: [dy, w], attrs: { stride, padding, inputHW } },
+      { op: "conv2d_grad_weight" as const, inputs: [x, dy], attrs: { stride, padding, kernel } },
+    ];
+  });
 }

@@ -5,11 +5,17 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { OpAttrs, OpName } from "../../op_name.ts";
 import { Rng } from "../../random.ts";
-import { type DType, type OutSpec, SHAPE_RULES, sizeOf } from "../../shape.ts";
+import { type DType, type OutSpec, type Shape, SHAPE_RULES, sizeOf } from "../../shape.ts";
 import { assertClose } from "../../testing/assert.ts";
 import { CpuBackend } from "../cpu/cpu_backend.ts";
 import type { KernelInput, TypedArray } from "../backend.ts";
 import { WasmBackend } from "./wasm_backend.ts";
+import {
+  type ConvCase,
+  convCases,
+  type HostInput,
+  matmulCases,
+} from "../../testing/kernel_check.ts";
 
 const cpu = new CpuBackend();
 const rng = new Rng(7);
@@ -25,7 +31,7 @@ interface Driven<S> {
 async function runOn<S, P extends OpName>(
   backend: Driven<S>,
   op: P,
-  inputs: { data: TypedArray; shape: number[] }[],
+  inputs: HostInput[],
   attrs: OpAttrs[P],
 ): Promise<Float32Array> {
   const specs = inputs.map((x) => ({
@@ -47,7 +53,7 @@ async function runOn<S, P extends OpName>(
 async function check<P extends OpName>(
   wasm: WasmBackend,
   op: P,
-  inputs: { data: TypedArray; shape: number[] }[],
+  inputs: HostInput[],
   attrs: OpAttrs[P],
   tolerance = { atol: 1e-5, rtol: 1e-5 },
 ): Promise<Float32Array> {
@@ -58,31 +64,26 @@ async function check<P extends OpName>(
   return actual;
 }
 
-const randn = (shape: number[]) => ({ data: rng.normals(shape.reduce((a, b) => a * b, 1)), shape });
+const randn = (shape: Shape): HostInput => ({ data: rng.normals(sizeOf(shape)), shape });
 
 for (const threads of [1, 2]) {
   Deno.test(`wasm matmul matches the reference: odd shapes, every transpose (${threads} thread(s))`, async () => {
     const wasm = await WasmBackend.create({ threads });
     try {
       assertEquals(wasm.threads, threads);
-      const shapes: [number, number, number][] = [
+      // [m, k, n]: sizes off the 6×8 tile and the SIMD width, and an empty K.
+      const sizes: [number, number, number][] = [
         [1, 1, 1],
-        [3, 5, 7],
-        [6, 8, 4],
-        [13, 17, 19],
-        [128, 256, 784],
-        [257, 129, 300],
-        [7, 600, 33],
-        [4, 3, 0],
+        [3, 7, 5],
+        [6, 4, 8],
+        [13, 19, 17],
+        [128, 784, 256],
+        [257, 300, 129],
+        [7, 33, 600],
+        [4, 0, 3],
       ];
-      for (const [m, n, k] of shapes) {
-        for (const transA of [false, true]) {
-          for (const transB of [false, true]) {
-            const a = randn(transA ? [k, m] : [m, k]);
-            const b = randn(transB ? [n, k] : [k, n]);
-            await check(wasm, "matmul", [a, b], { transA, transB }, { atol: 1e-4, rtol: 1e-4 });
-          }
-        }
+      for (const c of matmulCases(randn, sizes)) {
+        await check(wasm, c.op, c.inputs, c.attrs, { atol: 1e-4, rtol: 1e-4 });
       }
     } finally {
       wasm.destroy();
@@ -94,7 +95,7 @@ for (const threads of [1, 2]) {
   Deno.test(`wasm conv2d and its gradients match the reference (${threads} thread(s))`, async () => {
     const wasm = await WasmBackend.create({ threads });
     try {
-      const cases: [number[], number[], [number, number], [number, number]][] = [
+      const cases: ConvCase[] = [
         [[2, 3, 9, 11], [4, 3, 3, 3], [1, 1], [1, 1]],
         [[2, 3, 16, 16], [5, 3, 7, 7], [2, 2], [3, 3]],
         [[2, 6, 7, 9], [8, 6, 1, 1], [2, 2], [0, 0]],
@@ -107,17 +108,8 @@ for (const threads of [1, 2]) {
         [[1, 2, 4, 5], [3, 2, 3, 3], [1, 1], [3, 3]],
         [[2, 2, 5, 4], [3, 2, 2, 3], [3, 2], [4, 3]],
       ];
-      const tol = { atol: 1e-4, rtol: 1e-3 };
-      for (const [xs, ws, stride, padding] of cases) {
-        const x = randn(xs);
-        const w = randn(ws);
-        await check(wasm, "conv2d", [x, w], { stride, padding }, tol);
-        const { shape } = SHAPE_RULES.conv2d([xs, ws], ["float32", "float32"], { stride, padding });
-        const dy = randn(shape);
-        const inputHW: [number, number] = [xs[2], xs[3]];
-        const kernel: [number, number] = [ws[2], ws[3]];
-        await check(wasm, "conv2d_grad_input", [dy, w], { stride, padding, inputHW }, tol);
-        await check(wasm, "conv2d_grad_weight", [x, dy], { stride, padding, kernel }, tol);
+      for (const c of convCases(randn, cases)) {
+        await check(wasm, c.op, c.inputs, c.attrs, { atol: 1e-4, rtol: 1e-3 });
       }
     } finally {
       wasm.destroy();

@@ -8,9 +8,16 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { checkKernel, type KernelInput, RandomInputs } from "../../testing/kernel_check.ts";
+import {
+  checkKernel,
+  type ConvCase,
+  convCases,
+  type HostInput,
+  matmulCases,
+  RandomInputs,
+} from "../../testing/kernel_check.ts";
 import type { OpAttrs, OpName } from "../../op_name.ts";
-import { type Shape, SHAPE_RULES } from "../../shape.ts";
+import type { Shape } from "../../shape.ts";
 import { Rng } from "../../random.ts";
 import type { Tolerance } from "../../testing/assert.ts";
 import { type GpuStorage, poolSize, type WebGpuBackend } from "./webgpu_backend.ts";
@@ -42,7 +49,7 @@ function kernelTests(device: GpuTestDevice): void {
   /** Checks `op` on `g` (default: the shared backend) against the CPU reference. */
   const check = async <P extends OpName>(
     op: P,
-    inputs: KernelInput[],
+    inputs: HostInput[],
     attrs: OpAttrs[P],
     tol: Tolerance = {},
     g?: WebGpuBackend,
@@ -108,14 +115,8 @@ function kernelTests(device: GpuTestDevice): void {
             [128, 36, 70],
             [192, 64, 128],
           ];
-          for (const [m, k, n] of sizes) {
-            for (const transA of [false, true]) {
-              for (const transB of [false, true]) {
-                const a = randn(transA ? [k, m] : [m, k]);
-                const b = randn(transB ? [n, k] : [k, n]);
-                await check("matmul", [a, b], { transA, transB }, { atol: 1e-4, rtol: 1e-3 }, g);
-              }
-            }
+          for (const c of matmulCases(randn, sizes)) {
+            await check(c.op, c.inputs, c.attrs, { atol: 1e-4, rtol: 1e-3 }, g);
           }
         } finally {
           g.destroy();
@@ -135,7 +136,7 @@ function kernelTests(device: GpuTestDevice): void {
     Deno.test(`conv2d (${variant}) and its gradients (${device.name})`, options, async () => {
       const g = await device.create({ variants: { conv2d: variant } });
       try {
-        const cases: [Shape, Shape, [number, number], [number, number]][] = [
+        const cases: ConvCase[] = [
           [[2, 3, 9, 11], [4, 3, 3, 3], [1, 1], [1, 1]],
           [[2, 3, 16, 16], [5, 3, 7, 7], [2, 2], [3, 3]],
           [[2, 6, 7, 9], [8, 6, 1, 1], [2, 2], [0, 0]],
@@ -144,17 +145,8 @@ function kernelTests(device: GpuTestDevice): void {
           [[2, 16, 8, 8], [70, 16, 3, 3], [1, 1], [1, 1]],
           [[4, 3, 16, 16], [8, 3, 3, 3], [1, 1], [1, 1]],
         ];
-        const tol = { atol: 1e-4, rtol: 1e-3 };
-        for (const [xs, ws, stride, padding] of cases) {
-          const x = randn(xs);
-          const w = randn(ws);
-          await check("conv2d", [x, w], { stride, padding }, tol, g);
-          const spec = SHAPE_RULES.conv2d([xs, ws], ["float32", "float32"], { stride, padding });
-          const dy = randn(spec.shape);
-          const inputHW: [number, number] = [xs[2], xs[3]];
-          const kernel: [number, number] = [ws[2], ws[3]];
-          await check("conv2d_grad_input", [dy, w], { stride, padding, inputHW }, tol, g);
-          await check("conv2d_grad_weight", [x, dy], { stride, padding, kernel }, tol, g);
+        for (const c of convCases(randn, cases)) {
+          await check(c.op, c.inputs, c.attrs, { atol: 1e-4, rtol: 1e-3 }, g);
         }
       } finally {
         g.destroy();
