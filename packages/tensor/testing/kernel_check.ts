@@ -142,6 +142,23 @@ export function matmulCases(
 export type ConvCase = readonly [Shape, Shape, [number, number], [number, number]];
 
 /**
+ * Convolutions every backend is checked on: 1×1 (strided and not), 3×3, 7×7,
+ * non-square kernels, strides that differ per axis, asymmetric padding and
+ * padding wider than the kernel's reach, output channels off every tile.
+ */
+export const CONV_CASES: readonly ConvCase[] = [
+  [[2, 3, 9, 11], [4, 3, 3, 3], [1, 1], [1, 1]],
+  [[2, 3, 16, 16], [5, 3, 7, 7], [2, 2], [3, 3]],
+  [[2, 6, 7, 9], [8, 6, 1, 1], [2, 2], [0, 0]],
+  [[2, 6, 7, 9], [8, 6, 1, 1], [1, 1], [0, 0]],
+  [[1, 4, 9, 9], [3, 4, 3, 3], [2, 2], [0, 0]],
+  [[2, 3, 8, 10], [4, 3, 3, 2], [1, 2], [2, 0]],
+  [[2, 16, 8, 8], [70, 16, 3, 3], [1, 1], [1, 1]],
+  [[1, 2, 4, 5], [3, 2, 3, 3], [1, 1], [3, 3]],
+  [[2, 2, 5, 4], [3, 2, 2, 3], [3, 2], [4, 3]],
+];
+
+/**
  * conv2d and both its gradients for each case, with inputs from `randn`.
  *
  * @param randn makes a random input of a shape

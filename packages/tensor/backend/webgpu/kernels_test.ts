@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import {
   checkKernel,
+  CONV_CASES,
   type ConvCase,
   convCases,
   type HostInput,
@@ -136,15 +137,7 @@ function kernelTests(device: GpuTestDevice): void {
     Deno.test(`conv2d (${variant}) and its gradients (${device.name})`, options, async () => {
       const g = await device.create({ variants: { conv2d: variant } });
       try {
-        const cases: ConvCase[] = [
-          [[2, 3, 9, 11], [4, 3, 3, 3], [1, 1], [1, 1]],
-          [[2, 3, 16, 16], [5, 3, 7, 7], [2, 2], [3, 3]],
-          [[2, 6, 7, 9], [8, 6, 1, 1], [2, 2], [0, 0]],
-          [[1, 4, 9, 9], [3, 4, 3, 3], [2, 2], [0, 0]],
-          [[2, 3, 8, 10], [4, 3, 3, 2], [1, 2], [2, 0]],
-          [[2, 16, 8, 8], [70, 16, 3, 3], [1, 1], [1, 1]],
-          [[4, 3, 16, 16], [8, 3, 3, 3], [1, 1], [1, 1]],
-        ];
+        const cases: ConvCase[] = [...CONV_CASES, [[4, 3, 16, 16], [8, 3, 3, 3], [1, 1], [1, 1]]];
         for (const c of convCases(randn, cases)) {
           await check(c.op, c.inputs, c.attrs, { atol: 1e-4, rtol: 1e-3 }, g);
         }
