@@ -105,7 +105,12 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
     report.peers = await benchPeers({ ...p.peers, python: options.python, jax: options.jax, log });
   });
   await section("resnet18", async () => {
-    report.resnet18Peer = await benchResnet18({ ...p.resnet18, python: options.python, log });
+    report.resnet18Peer = await benchResnet18({
+      ...p.resnet18,
+      python: options.python,
+      jaxBatch: options.jax === false ? 0 : p.resnet18.jaxBatch,
+      log,
+    });
   });
   await section("gains", async () => {
     report.gains = await benchGains({ ...p.gains, log });

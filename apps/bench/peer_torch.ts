@@ -147,6 +147,11 @@ export interface TorchResnetOptions {
   warmup?: number;
   /** torch device (default `cuda`). */
   device?: string;
+  /**
+   * torch.set_num_threads (default: the core count, as our wasm backend
+   * uses; PyTorch's own default can be fewer, e.g. 1 on 2 virtual cores).
+   */
+  threads?: number;
   /** Image side (default 224). */
   image?: number;
   /** `resnet50` (torchvision v1.5, the default) or `resnet18_cifar` (kuangliu's pre-activation ResNet-18). */
@@ -198,6 +203,7 @@ export function benchTorchResnet(
     device: options.device ?? "cuda",
     image: options.image ?? 224,
     arch: options.arch ?? "resnet50",
+    threads: options.threads ?? navigator.hardwareConcurrency,
   };
   return runScript<TorchResnetResult>(
     options.python ?? "python3",

@@ -92,6 +92,8 @@ def main():
     import torch
     import torchvision
 
+    if "threads" in config:
+        torch.set_num_threads(config["threads"])
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True

@@ -28,7 +28,7 @@ export interface Plan {
   /** What each design choice gains: timing per row and alternating rounds. */
   gains: { timing: TimingOptions; rounds: number };
   /** The CIFAR ResNet-18 step on our backends and in PyTorch CPU. */
-  resnet18: { batch: number; steps: number; rounds: number };
+  resnet18: { batch: number; steps: number; rounds: number; jaxBatch: number };
   /** The same steps on Deno's WebGPU and on Dawn: steps and alternating rounds. */
   implementations: { cases: PlannedStep[]; rounds: number };
 }
@@ -110,7 +110,8 @@ export function plan(quick: boolean): Plan {
       rounds: quick ? 1 : 2,
     },
     gains: { timing: { seconds: quick ? 0.3 : 1.5 }, rounds: quick ? 1 : 2 },
-    resnet18: { batch: 32, steps: quick ? 1 : 2, rounds: 1 },
+    // jax-js takes about 30 s per batch-4 step (and minutes to compile): not in --quick.
+    resnet18: { batch: 32, steps: quick ? 1 : 2, rounds: 1, jaxBatch: quick ? 0 : 4 },
     // The peers' fcn step, and a conv net whose step is many small dispatches.
     implementations: {
       cases: quick ? [fcn(8, 256, "mnist")] : [

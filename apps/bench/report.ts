@@ -560,7 +560,19 @@ function resnet18Markdown(r: Resnet18PeerReport): string {
       ]
       : ["PyTorch", "unavailable", "–", "–", r.torch.ok ? "" : r.torch.reason],
   );
+  const jax = r.jax?.ok ? r.jax.result : undefined;
+  const jaxLine = !r.jax
+    ? ""
+    : jax
+    ? `\n\njax-js ${jax.version} (${jax.device}, the whole step under jit; batch norm from ` +
+      `\`nn.standardize\`) at batch ${jax.batch}: ${num(jax.samplesPerSec, 2)} samples/s ` +
+      `(${num(jax.wallMs, 0)} ms/step, η ${num(jax.eta, 4)}); ours on wasm at that batch ` +
+      `${num(jax.oursSamplesPerSec, 1)} samples/s, ${
+        num(jax.oursSamplesPerSec / jax.samplesPerSec, 0)
+      }× faster.`
+    : `\n\njax-js: did not run (${r.jax.ok ? "" : r.jax.reason}).`;
   return `**ResNet-18 training step beside PyTorch** (CIFAR pre-activation ResNet-18, 32², batch ${r.batch}, ` +
     `xent, AGD; PyTorch eager on the CPU, same network and update; ${r.rounds} round(s), best kept)\n\n` +
-    table(["framework", "backend", "samples/s", "ms/step", "ours ÷ PyTorch (speed)"], rows);
+    table(["framework", "backend", "samples/s", "ms/step", "ours ÷ PyTorch (speed)"], rows) +
+    jaxLine;
 }

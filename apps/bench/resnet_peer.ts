@@ -11,6 +11,8 @@ import { wasm } from "@agd/tensor";
 import { benchBackend } from "./backend.ts";
 import { benchTorchResnet, type Outcome, type TorchResnetResult } from "./peer_torch.ts";
 import { benchTrainStep } from "./training.ts";
+import { JAX_VERSION, type JaxDevice, startJax } from "./peer_jax.ts";
+import { jaxResnet18Step } from "./peer_jax_resnet.ts";
 
 /** One of our backends on the step. */
 export interface ResnetRow {
@@ -34,6 +36,30 @@ export interface Resnet18PeerReport {
   ours: ResnetRow[];
   /** PyTorch's figures, or why it did not run. */
   torch: Outcome<TorchResnetResult>;
+  /**
+   * jax-js's wasm step at a smaller batch (one batch-32 step takes it
+   * minutes) beside ours at that batch, or why it did not run; absent when
+   * the jax-js peer is off.
+   */
+  jax?: Outcome<JaxResnetRow>;
+}
+
+/** jax-js's ResNet-18 step and ours at the same (small) batch. */
+export interface JaxResnetRow {
+  /** jax-js's version. */
+  version: string;
+  /** Images per step. */
+  batch: number;
+  /** jax-js's device. */
+  device: JaxDevice;
+  /** jax-js's images per second. */
+  samplesPerSec: number;
+  /** jax-js's wall milliseconds per step. */
+  wallMs: number;
+  /** jax-js's first η (finite, > 0). */
+  eta: number;
+  /** Ours on wasm at the same batch, images per second. */
+  oursSamplesPerSec: number;
 }
 
 /** Options of {@link benchResnet18}. */
@@ -46,6 +72,8 @@ export interface Resnet18Options {
   rounds?: number;
   /** Interpreter with torch (default `/usr/bin/python3`). */
   python?: string;
+  /** jax-js's batch (default 4); 0 leaves jax-js out. */
+  jaxBatch?: number;
   /** Progress lines. */
   log?: (message: string) => void;
 }
@@ -102,5 +130,37 @@ export async function benchResnet18(options: Resnet18Options = {}): Promise<Resn
     });
     if (!torch?.ok || (t.ok && t.result.samples_per_s > torch.result.samples_per_s)) torch = t;
   }
-  return { batch, rounds, ours: [...ours.values()], torch: torch! };
+  const jaxBatch = options.jaxBatch ?? 4;
+  const report: Resnet18PeerReport = { batch, rounds, ours: [...ours.values()], torch: torch! };
+  if (jaxBatch > 0) {
+    log(`resnet18: jax-js wasm and ours at batch ${jaxBatch}`);
+    report.jax = await jaxRow(jaxBatch, { ...step, batch: jaxBatch }, cpu);
+  }
+  return report;
+}
+
+/** jax-js's step on wasm at `batch`, and ours at the same batch. */
+async function jaxRow(
+  batch: number,
+  step: Parameters<typeof benchTrainStep>[0],
+  cpu: Awaited<ReturnType<typeof wasm>>,
+): Promise<Outcome<JaxResnetRow>> {
+  const why = await startJax("wasm");
+  if (why) return { ok: false, reason: why };
+  try {
+    const j = await jaxResnet18Step("wasm", batch, { warmup: 1, count: 1 });
+    const o = await benchTrainStep(step, { warmup: 1, count: 3 }, { backend: cpu });
+    return {
+      ok: true,
+      result: {
+        version: JAX_VERSION,
+        batch,
+        device: "wasm",
+        ...j,
+        oursSamplesPerSec: o.samplesPerSec,
+      },
+    };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
 }

@@ -203,17 +203,56 @@ export async function readFull(file: Deno.FsFile, buf: Uint8Array, where: string
   }
 }
 
-/** Reads `size` bytes at `offset` of a file. */
-export async function readAt(path: string, offset: number, size: number): Promise<Uint8Array> {
-  const file = await Deno.open(path);
+/** Open shard files, least recently read first (a Map keeps insertion order). */
+const openFiles = new Map<string, Deno.FsFile>();
+/** Shards kept open at once, per thread. */
+const MAX_OPEN_FILES = 16;
+
+/**
+ * Reads `size` bytes at `offset` of a file. The file stays open for the next
+ * read (up to {@link MAX_OPEN_FILES} per thread, least recently read closed
+ * first): a WebDataset sample is one seek and one read of an open shard, not
+ * an open, a seek, a read and a close. The reads are synchronous, so two
+ * in flight on one thread never share a file position.
+ *
+ * @param path the file
+ * @param offset the first byte
+ * @param size bytes to read
+ * @returns the bytes
+ */
+export function readAt(path: string, offset: number, size: number): Promise<Uint8Array> {
   try {
-    await file.seek(offset, Deno.SeekMode.Start);
+    let file = openFiles.get(path);
+    if (file) {
+      openFiles.delete(path);
+    } else {
+      file = Deno.openSync(path);
+      if (openFiles.size >= MAX_OPEN_FILES) {
+        const [oldest, handle] = openFiles.entries().next().value!;
+        openFiles.delete(oldest);
+        handle.close();
+      }
+    }
+    openFiles.set(path, file);
+    file.seekSync(offset, Deno.SeekMode.Start);
     const buf = new Uint8Array(size);
-    await readFull(file, buf, path);
-    return buf;
-  } finally {
-    file.close();
+    for (let o = 0; o < size;) {
+      const n = file.readSync(buf.subarray(o));
+      if (n === null) {
+        throw new Error(`Cannot read ${path}: unexpected end of file; copy it again.`);
+      }
+      o += n;
+    }
+    return Promise.resolve(buf);
+  } catch (e) {
+    return Promise.reject(e);
   }
+}
+
+/** Closes the files {@link readAt} keeps open on this thread. */
+export function closeOpenFiles(): void {
+  for (const file of openFiles.values()) file.close();
+  openFiles.clear();
 }
 
 /** Builds an uncompressed tar archive in memory (used by tests and benchmarks). */

@@ -17,7 +17,7 @@ import {
   processItems,
 } from "./_pipeline.ts";
 import type { WorkRequest, WorkResponse } from "./_imagenet_worker.ts";
-import { indexTar, readAt } from "./_tar.ts";
+import { closeOpenFiles, indexTar, readAt } from "./_tar.ts";
 import { seedFrom } from "./rng.ts";
 
 /** One image: a file, or a byte range of a tar shard. */
@@ -95,6 +95,14 @@ export async function scanImageFolder(dir: string): Promise<ImageIndex> {
  * @returns Samples and classes (`0 .. max label`).
  */
 export async function scanTarShards(shards: readonly string[]): Promise<ImageIndex> {
+  try {
+    return await scanShards(shards);
+  } finally {
+    closeOpenFiles();
+  }
+}
+
+async function scanShards(shards: readonly string[]): Promise<ImageIndex> {
   const samples: ImageSample[] = [];
   let maxLabel = -1;
   for (const shard of shards) {
@@ -421,10 +429,11 @@ export class ImageNetDataset implements Dataset {
     return { id: 0, ...await processItems(await this.#local, plane, items) };
   }
 
-  /** Terminates the decode workers. */
+  /** Terminates the decode workers (and closes the shards read on this thread). */
   close(): void {
     this.#pool?.close();
     this.#pool = undefined;
+    closeOpenFiles();
   }
 
   /** Same as {@linkcode ImageNetDataset.close}. */
