@@ -289,10 +289,15 @@ export async function benchDatasets(options: BenchOptions = {}): Promise<Record<
 }
 
 if (import.meta.main) {
-  // `--imagenet`: only the ImageNet pipelines beside torchvision.
+  // `--imagenet`: only the ImageNet pipelines beside torchvision;
+  // `--options JSON`: the BenchOptions (images, samples, batches, rounds, workers).
+  const { parseArgs } = await import("node:util");
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { imagenet: { type: "boolean", default: false }, options: { type: "string" } },
+  });
   const log = (m: string) => console.error(m);
-  const result = Deno.args.includes("--imagenet")
-    ? await benchImageNet({ log })
-    : await benchDatasets({ log });
+  const options: BenchOptions = { ...JSON.parse(values.options ?? "{}"), log };
+  const result = values.imagenet ? await benchImageNet(options) : await benchDatasets(options);
   console.log(JSON.stringify(result, null, 2));
 }
