@@ -38,9 +38,10 @@ export type {
   ImplementationsReport,
 } from "./implementations.ts";
 export type { KernelResult } from "./kernels.ts";
+export type { JaxDevice } from "./peer_jax.ts";
 export type { Outcome, TorchResnetResult } from "./peer_torch.ts";
 export type { PeerRow, PeersReport } from "./peers.ts";
-export type { Resnet18PeerReport, ResnetRow } from "./resnet_peer.ts";
+export type { JaxResnetRow, Resnet18PeerReport, ResnetRow } from "./resnet_peer.ts";
 export type { TrainResult } from "./training.ts";
 
 /** The sections of a run, in the order they run. */
