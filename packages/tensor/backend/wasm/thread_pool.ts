@@ -25,7 +25,7 @@ const ARGS = 4; // the call's arguments (pointers and sizes)
 export const CONTROL_INTS = 32;
 
 /** The kernels a pool runs on every thread (kernels.c's task-taking exports). */
-export const POOL_OPS = { matmul: 1, patches: 2, swap_outer: 3 } as const;
+export const POOL_OPS = { matmul: 1, patches: 2, swap_outer: 3, pool: 4 } as const;
 
 /** One of {@link POOL_OPS}. */
 export type PoolOp = keyof typeof POOL_OPS;
@@ -50,6 +50,7 @@ const run = async ({ module, memory, control, scratch, parts }, ready) => {
     if (op === ${POOL_OPS.matmul}) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, next, parts);
     else if (op === ${POOL_OPS.patches}) ex.patches(...a.subarray(0, 15), next);
     else if (op === ${POOL_OPS.swap_outer}) ex.swap_outer(a[0], a[1], a[2], a[3], a[4], next, parts);
+    else if (op === ${POOL_OPS.pool}) ex.pool(...a.subarray(0, 15), scratch, next, parts);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -163,6 +164,12 @@ export interface PoolKernels {
     next: number,
     parts: number,
   ): void;
+  /**
+   * A pooling op over N·C planes: op (0 max, 1 max grad, 2 average, 3
+   * average grad), x, dy, out, planes, H, W, kh, kw, sh, sw, ph, pw, OH, OW,
+   * then the thread's scratch, the counter and the thread count.
+   */
+  pool(...args: number[]): void;
 }
 
 /** Workers sharing one memory, each computing its part of every call. */

@@ -1,13 +1,14 @@
 /**
  * The fast CPU backend: every tensor lives in one WebAssembly memory, the
- * ops that dominate training (matmul) run as WebAssembly SIMD kernels
+ * ops that dominate training (matmul, convolution, pooling, batch norm,
+ * elementwise, the fused AGD update) run as WebAssembly SIMD kernels
  * (`kernels.c`), and every other op runs the CPU reference loop on views of
  * that memory — so this backend computes what the reference defines, and is
  * tested against it op by op.
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../op_name.ts";
+import type { OpAttrs, OpName, PoolAttrs } from "../../op_name.ts";
 import { type DType, type OutSpec, sizeOf } from "../../shape.ts";
 import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts";
 import type { CpuInput, CpuKernel, CpuOutput } from "../cpu/kernel.ts";
@@ -116,6 +117,10 @@ interface Kernels extends ElementKernels {
   matmul: Matmul;
   patches: Patches;
   swap_outer: SwapOuter;
+  /** kernels.c's pool without its scratch, counter and thread count (see {@link PoolKernels}). */
+  pool: (...args: number[]) => void;
+  /** Floats of the scratch each thread's pool call may use. */
+  scratchFloats: number;
   /** Byte offset of `bytes` of scratch, valid until the op returns. */
   scratch(bytes: number): number;
 }
@@ -169,6 +174,18 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
     ex.swap_outer(dy.storage.ptr, g.n, o, g.p, dyc);
     ex.matmul(dyc, col, out.ptr, o, g.k, g.np, 0, 1);
   },
+  max_pool2d: (ex, [x], attrs, out) =>
+    pool(ex, 0, x.shape, out.shape, attrs, x.storage.ptr, 0, out),
+  max_pool2d_grad: (ex, [x, dy], attrs, out) => {
+    // The plane's double sums must fit a thread's scratch; larger planes take the reference.
+    if (2 * x.shape[2] * x.shape[3] > ex.scratchFloats) return false;
+    pool(ex, 1, x.shape, dy.shape, attrs, x.storage.ptr, dy.storage.ptr, out);
+    return true;
+  },
+  avg_pool2d: (ex, [x], attrs, out) =>
+    pool(ex, 2, x.shape, out.shape, attrs, x.storage.ptr, 0, out),
+  avg_pool2d_grad: (ex, [dy], attrs, out) =>
+    pool(ex, 3, out.shape, dy.shape, attrs, 0, dy.storage.ptr, out),
   add: (ex, inputs, _attrs, out) => binarySame(ex, 0, inputs, out),
   sub: (ex, inputs, _attrs, out) => binarySame(ex, 1, inputs, out),
   mul: (ex, inputs, _attrs, out) => binarySame(ex, 2, inputs, out),
@@ -239,6 +256,20 @@ function patches(ex: Kernels, g: ConvGeometry, x: number): number {
   }
   ex.patches(0, x, g.n, ...g.args, col);
   return col;
+}
+
+/** A pooling op (kernels.c's `pool` op code) between input [N, C, H, W] and output [N, C, OH, OW] shapes. */
+function pool(
+  ex: Kernels,
+  op: number,
+  [n, c, h, w]: readonly number[],
+  [, , oh, ow]: readonly number[],
+  { kernel, stride, padding }: PoolAttrs,
+  x: number,
+  dy: number,
+  out: { ptr: number },
+): void {
+  ex.pool(op, x, dy, out.ptr, n * c, h, w, ...kernel, ...stride, ...padding, oh, ow);
 }
 
 /** N, C and S (the trailing size) of a batch-norm operand [N, C, ...]. */
@@ -428,6 +459,16 @@ export class WasmBackend implements Backend<WasmStorage> {
           ex.swap_outer(src, a, b, p, dst, this.#counter(), 1);
         }
       },
+      pool: (...args) => {
+        const [, , , , planes, h, w] = args;
+        const threads = this.#threads;
+        if (threads && planes > 1 && planes * h * w >= PARALLEL_FLOATS) {
+          threads.run("pool", args, (at, parts) => ex.pool(...args, scratch, at, parts));
+        } else {
+          ex.pool(...args, scratch, this.#counter(), 1);
+        }
+      },
+      scratchFloats: ex.matmul_scratch_floats(),
       scratch: (bytes) => {
         const s = this.#allocate(bytes);
         this.#temps.push(s);

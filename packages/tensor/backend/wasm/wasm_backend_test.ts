@@ -106,6 +106,44 @@ for (const threads of [1, 2]) {
   });
 }
 
+for (const threads of [1, 2]) {
+  Deno.test(`wasm pools and their gradients equal the reference to the bit: ties, NaN, ±∞, planes past a thread's scratch (${threads} thread(s))`, async () => {
+    const wasm = await WasmBackend.create({ threads });
+    try {
+      // [x shape, kernel, stride, padding]: ResNet-50's stem pool (enough
+      // floats to run on every thread), VGG's 2×2, odd sizes with padding,
+      // and a plane whose max-pool gradient sums do not fit the scratch.
+      const cases: [Shape, [number, number], [number, number], [number, number]][] = [
+        [[2, 64, 28, 28], [3, 3], [2, 2], [1, 1]],
+        [[4, 32, 16, 16], [2, 2], [2, 2], [0, 0]],
+        [[3, 5, 11, 9], [3, 3], [2, 2], [1, 1]],
+        [[2, 3, 7, 10], [3, 2], [1, 2], [1, 0]],
+        [[1, 1, 280, 280], [3, 3], [2, 2], [1, 1]],
+      ];
+      for (const [shape, kernel, stride, padding] of cases) {
+        const attrs = { kernel, stride, padding };
+        const ties: HostInput = { data: new Float32Array(sizeOf(shape)), shape };
+        ties.data.forEach((_, i) => (ties.data[i] = rng.int(3)));
+        const special = randn(shape);
+        special.data.set([NaN, 1, Infinity, -Infinity, NaN, -Infinity, -Infinity, 0, -0, 2], 9);
+        for (const x of [randn(shape), ties, special]) {
+          await check(wasm, "max_pool2d", [x], attrs, { atol: 0, rtol: 0 });
+          await check(wasm, "avg_pool2d", [x], attrs, { atol: 0, rtol: 0 });
+          const out = SHAPE_RULES.max_pool2d([shape], ["float32"], attrs).shape;
+          const dy = randn(out);
+          await check(wasm, "max_pool2d_grad", [x, dy], attrs, { atol: 0, rtol: 0 });
+          await check(wasm, "avg_pool2d_grad", [dy], { ...attrs, inputHW: [shape[2], shape[3]] }, {
+            atol: 0,
+            rtol: 0,
+          });
+        }
+      }
+    } finally {
+      wasm.destroy();
+    }
+  });
+}
+
 Deno.test("wasm elementwise and AGD kernels match the reference, NaN and ±∞ included", async () => {
   const wasm = await WasmBackend.create({ threads: 1 });
   const special = randn([3, 5, 7]);
