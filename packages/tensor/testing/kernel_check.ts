@@ -156,6 +156,10 @@ export const CONV_CASES: readonly ConvCase[] = [
   [[2, 16, 8, 8], [70, 16, 3, 3], [1, 1], [1, 1]],
   [[1, 2, 4, 5], [3, 2, 3, 3], [1, 1], [3, 3]],
   [[2, 2, 5, 4], [3, 2, 2, 3], [3, 2], [4, 3]],
+  // Output rows a multiple of 4 wide (the wasm implicit GEMM's vector path):
+  // images that end mid-strip, and rows and lanes in wide padding.
+  [[3, 3, 3, 4], [5, 3, 3, 3], [1, 1], [1, 1]],
+  [[2, 2, 3, 6], [3, 2, 3, 3], [1, 1], [2, 2]],
 ];
 
 /**

@@ -26,9 +26,13 @@
 #define NC 512
 
 // Floats of scratch one thread's matmul needs: the packed A block, the packed
-// B panel and one MR×NR tile. Threads share the memory, so each passes its
-// own scratch (no static buffers, no shadow stack).
-#define SCRATCH (MC * KC + KC * NC + MR * NR)
+// B panel, one MR×NR tile and, for a convolution's B, a table of KC taps and
+// the convolution's geometry. Threads share the memory, so each passes its
+// own scratch (no static buffers, no shadow stack: nothing whose address is
+// taken lives in a local).
+#define TAP_INTS 4
+#define GEOMETRY_FLOATS 16
+#define SCRATCH (MC * KC + KC * NC + MR * NR + KC * TAP_INTS + GEOMETRY_FLOATS)
 
 __attribute__((export_name("matmul_scratch_floats"))) int matmul_scratch_floats(void) { return SCRATCH; }
 
@@ -63,6 +67,87 @@ static void pack_b(float *p, const float *b, int ldb, int tb, int k0, int kc, in
         }
       }
       p += NR;
+    }
+  }
+}
+
+// A convolution's input seen as its patch matrix col[C·kh·kw, N·OH·OW]
+// (col[(ic·kh + ky)·kw + kx][(b·OH + oy)·OW + ox] = x[b][ic][oy·sh − ph + ky][ox·sw − pw + kx],
+// 0 in the padding), so that a GEMM can pack its B panels straight from the
+// NCHW input instead of from a materialised col (implicit GEMM).
+struct im2col {
+  const float *x, *end;  // x and one past its last float
+  int c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
+};
+
+static inline void tap_range(int ow, int w, int sw, int pw, int kx, int *lo, int *hi);
+
+// Four columns of col's row `t` (a tap) from output cell (b, oy, ox) on, at
+// stride 1 within one output row: one load from x, lanes in the padding
+// zeroed by a mask; a load that would leave x (at its first or last row)
+// goes lane by lane.
+static inline v128_t im2col_quad(const struct im2col *g, const int *t, int b, int oy, int ox) {
+  int iy = oy * g->sh + t[1];
+  if (iy < 0 || iy >= g->h) return wasm_f32x4_splat(0);
+  const float *src = g->x + b * g->c * g->h * g->w + t[0] + iy * g->w + ox;
+  if (ox >= t[2] && ox + 4 <= t[3]) return wasm_v128_load(src);
+  v128_t lane = wasm_i32x4_add(wasm_i32x4_splat(ox), wasm_i32x4_make(0, 1, 2, 3));
+  v128_t inside = wasm_v128_and(wasm_i32x4_ge(lane, wasm_i32x4_splat(t[2])), wasm_i32x4_lt(lane, wasm_i32x4_splat(t[3])));
+  if (src >= g->x && src + 4 <= g->end) return wasm_v128_and(wasm_v128_load(src), inside);
+  float v[4];
+  for (int i = 0; i < 4; i++) v[i] = ox + i >= t[2] && ox + i < t[3] ? src[i] : 0.0f;
+  return wasm_f32x4_make(v[0], v[1], v[2], v[3]);
+}
+
+// Packs col[k0:k0+kc, j0:j0+nc] into NR-column strips as pack_b does. Each
+// tap's input offset, row and column range are worked out once per panel
+// (in `taps`, TAP_INTS ints a tap). With stride 1 and rows a multiple of 4
+// long, every 4 columns of a strip lie in one output row and are one
+// (masked) vector load from x; otherwise column by column.
+static void pack_b_im2col(float *p, const struct im2col *g, int k0, int kc, int j0, int nc, int *taps) {
+  int area = g->kh * g->kw, hw = g->h * g->w, P = g->oh * g->ow;
+  for (int k = 0; k < kc; k++) {
+    int tap = k0 + k, ic = tap / area, ky = tap % area / g->kw, kx = tap % g->kw, lo, hi;
+    tap_range(g->ow, g->w, g->sw, g->pw, kx, &lo, &hi);
+    int *t = taps + k * TAP_INTS;
+    t[0] = ic * hw + kx - g->pw;  // + b·C·H·W + iy·W + ox·sw: the input cell
+    t[1] = ky - g->ph;            // + oy·sh: the input row
+    t[2] = lo;
+    t[3] = hi;
+  }
+  int quads = g->sw == 1 && g->ow % 4 == 0;
+  for (int jr = 0; jr < nc; jr += NR) {
+    int nr = nc - jr < NR ? nc - jr : NR, j = j0 + jr;
+    int b = j / P, oy = j % P / g->ow, ox = j % g->ow;
+    if (quads && nr == NR) {
+      // The second four columns: the same row, or the next row's first four.
+      int b2 = b, oy2 = oy, ox2 = ox + 4;
+      if (ox2 == g->ow) {
+        ox2 = 0;
+        if (++oy2 == g->oh) oy2 = 0, b2++;
+      }
+      for (int k = 0; k < kc; k++, p += NR) {
+        const int *t = taps + k * TAP_INTS;
+        wasm_v128_store(p, im2col_quad(g, t, b, oy, ox));
+        wasm_v128_store(p + 4, im2col_quad(g, t, b2, oy2, ox2));
+      }
+      continue;
+    }
+    for (int k = 0; k < kc; k++, p += NR) {
+      const int *t = taps + k * TAP_INTS;
+      int cb = b, cy = oy, cx = ox;
+      for (int c = 0; c < NR; c++) {
+        float v = 0;
+        int y = cy * g->sh + t[1];
+        if (c < nr && y >= 0 && y < g->h && cx >= t[2] && cx < t[3]) {
+          v = g->x[cb * g->c * hw + t[0] + y * g->w + cx * g->sw];
+        }
+        p[c] = v;
+        if (++cx == g->ow) {
+          cx = 0;
+          if (++cy == g->oh) cy = 0, cb++;
+        }
+      }
     }
   }
 }
@@ -124,10 +209,12 @@ static void micro(int kc, const float *pa, const float *pb, float *c, int ldc, i
 
 // C[m×n] (+)= op(A)·op(B) for op(A) m×k, op(B) k×n (row-major; lda, ldb,
 // ldc are the stored row lengths; ta: A stored k×m, tb: B stored n×k); C is
-// overwritten, or added to with `accumulate`.
-static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int tb, float *c, int ldc,
-                 int m, int n, int k, int accumulate, float *scratch) {
+// overwritten, or added to with `accumulate`. With `col`, B is columns
+// col_j… of that patch matrix instead (b, ldb, tb unused).
+static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int tb, const struct im2col *col,
+                 int col_j, float *c, int ldc, int m, int n, int k, int accumulate, float *scratch) {
   float *pa = scratch, *pb = scratch + MC * KC, *t = pb + KC * NC;
+  int *taps = (int *)(t + MR * NR);
   if (k == 0) {
     if (!accumulate) for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] = 0;
     return;
@@ -136,7 +223,8 @@ static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int t
     int nc = n - j0 < NC ? n - j0 : NC;
     for (int k0 = 0; k0 < k; k0 += KC) {
       int kc = k - k0 < KC ? k - k0 : KC;
-      pack_b(pb, b, ldb, tb, k0, kc, j0, nc);
+      if (col) pack_b_im2col(pb, col, k0, kc, col_j + j0, nc, taps);
+      else pack_b(pb, b, ldb, tb, k0, kc, j0, nc);
       for (int i0 = 0; i0 < m; i0 += MC) {
         int mc = m - i0 < MC ? m - i0 : MC;
         pack_a(pa, a, lda, ta, i0, mc, k0, kc);
@@ -153,17 +241,9 @@ static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int t
   }
 }
 
-// C (+)= op(A)·op(B) (A m×k or stored k×m with ta; B k×n or stored n×k with
-// tb; C m×n; all contiguous), shared by every thread that calls it with the
-// same `next` counter (zeroed before the call): C's rows (in MR multiples,
-// when C has at least as many rows as columns) or columns (in NR multiples)
-// are cut into about 4 tasks per thread, and each thread takes the next task
-// until none is left. Taking tasks rather than a fixed share keeps a thread
-// that the OS has descheduled (the runtime's GC and compiler threads compete
-// for the same cores) from holding up the call: the others take its work.
-__attribute__((export_name("matmul"))) void matmul(const float *a, const float *b, float *c, int m, int n, int k,
-                                                   int ta, int tb, int accumulate, float *scratch, int *next,
-                                                   int parts) {
+// C (+)= op(A)·op(B), or A·col with `col`, in tasks taken from `next` (see matmul).
+static void gemm_tasks(const float *a, const float *b, const struct im2col *col, float *c, int m, int n, int k,
+                       int ta, int tb, int accumulate, float *scratch, int *next, int parts) {
   int lda = ta ? m : k, ldb = tb ? k : n;
   int by_rows = m >= n;
   int unit = by_rows ? MR : NR;
@@ -178,13 +258,38 @@ __attribute__((export_name("matmul"))) void matmul(const float *a, const float *
     if (by_rows) {
       if (hi > m) hi = m;
       const float *a0 = ta ? a + lo : a + lo * lda;
-      gemm(a0, lda, ta, b, ldb, tb, c + lo * n, n, hi - lo, n, k, accumulate, scratch);
+      gemm(a0, lda, ta, b, ldb, tb, col, 0, c + lo * n, n, hi - lo, n, k, accumulate, scratch);
     } else {
       if (hi > n) hi = n;
-      const float *b0 = tb ? b + lo * ldb : b + lo;
-      gemm(a, lda, ta, b0, ldb, tb, c + lo, n, m, hi - lo, k, accumulate, scratch);
+      const float *b0 = col ? b : tb ? b + lo * ldb : b + lo;
+      gemm(a, lda, ta, b0, ldb, tb, col, lo, c + lo, n, m, hi - lo, k, accumulate, scratch);
     }
   }
+}
+
+// C (+)= op(A)·op(B) (A m×k or stored k×m with ta; B k×n or stored n×k with
+// tb; C m×n; all contiguous), shared by every thread that calls it with the
+// same `next` counter (zeroed before the call): C's rows (in MR multiples,
+// when C has at least as many rows as columns) or columns (in NR multiples)
+// are cut into about 4 tasks per thread, and each thread takes the next task
+// until none is left. Taking tasks rather than a fixed share keeps a thread
+// that the OS has descheduled (the runtime's GC and compiler threads compete
+// for the same cores) from holding up the call: the others take its work.
+__attribute__((export_name("matmul"))) void matmul(const float *a, const float *b, float *c, int m, int n, int k,
+                                                   int ta, int tb, int accumulate, float *scratch, int *next,
+                                                   int parts) {
+  gemm_tasks(a, b, 0, c, m, n, k, ta, tb, accumulate, scratch, next, parts);
+}
+
+// conv2d's GEMM without its patch matrix: Y[O, N·OH·OW] = W[O, C·kh·kw] ·
+// col(x), B's panels packed from the NCHW input x directly (implicit GEMM;
+// Y channel-major, as the im2col path's), in tasks as matmul's.
+__attribute__((export_name("conv_gemm"))) void conv_gemm(const float *w, const float *x, float *y, int o, int n, int c,
+                                                         int h, int wd, int kh, int kw, int sh, int sw, int ph, int pw,
+                                                         int oh, int ow, float *scratch, int *next, int parts) {
+  struct im2col *col = (struct im2col *)(scratch + SCRATCH - GEOMETRY_FLOATS);
+  *col = (struct im2col){x, x + n * c * h * wd, c, h, wd, kh, kw, sh, sw, ph, pw, oh, ow};
+  gemm_tasks(w, 0, col, y, o, n * oh * ow, c * kh * kw, 0, 0, 0, scratch, next, parts);
 }
 
 // ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ const ARGS = 4; // the call's arguments (pointers and sizes)
 export const CONTROL_INTS = 32;
 
 /** The kernels a pool runs on every thread (kernels.c's task-taking exports). */
-export const POOL_OPS = { matmul: 1, patches: 2, swap_outer: 3, pool: 4 } as const;
+export const POOL_OPS = { matmul: 1, patches: 2, swap_outer: 3, pool: 4, conv_gemm: 5 } as const;
 
 /** One of {@link POOL_OPS}. */
 export type PoolOp = keyof typeof POOL_OPS;
@@ -51,6 +51,7 @@ const run = async ({ module, memory, control, scratch, parts }, ready) => {
     else if (op === ${POOL_OPS.patches}) ex.patches(...a.subarray(0, 15), next);
     else if (op === ${POOL_OPS.swap_outer}) ex.swap_outer(a[0], a[1], a[2], a[3], a[4], next, parts);
     else if (op === ${POOL_OPS.pool}) ex.pool(...a.subarray(0, 15), scratch, next, parts);
+    else if (op === ${POOL_OPS.conv_gemm}) ex.conv_gemm(...a.subarray(0, 16), scratch, next, parts);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -170,6 +171,12 @@ export interface PoolKernels {
    * then the thread's scratch, the counter and the thread count.
    */
   pool(...args: number[]): void;
+  /**
+   * conv2d's implicit GEMM into a channel-major [O, N·OH·OW]: w, x, y, O, N,
+   * C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, then the thread's scratch, the
+   * counter and the thread count.
+   */
+  conv_gemm(...args: number[]): void;
 }
 
 /** Workers sharing one memory, each computing its part of every call. */

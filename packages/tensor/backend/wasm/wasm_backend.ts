@@ -117,6 +117,8 @@ interface Kernels extends ElementKernels {
   matmul: Matmul;
   patches: Patches;
   swap_outer: SwapOuter;
+  /** kernels.c's conv_gemm without its scratch, counter and thread count (see {@link PoolKernels}). */
+  conv_gemm: (...args: number[]) => void;
   /** kernels.c's pool without its scratch, counter and thread count (see {@link PoolKernels}). */
   pool: (...args: number[]) => void;
   /** Floats of the scratch each thread's pool call may use. */
@@ -147,13 +149,13 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
     const k = attrs.transA ? a.shape[0] : a.shape[1];
     ex.matmul(a.storage.ptr, b.storage.ptr, out.ptr, m, n, k, +attrs.transA, +attrs.transB);
   },
-  // The batch's patches in one matrix, one GEMM per op (see kernels.c).
+  // One GEMM over the batch whose B is the patch matrix, packed from x as it
+  // goes (implicit GEMM); the gradients build the patch matrix (see kernels.c).
   conv2d: (ex, [x, w], { stride, padding }, out) => {
     const g = convGeometry(x.shape, w.shape, out.shape, stride, padding);
     const o = w.shape[0];
-    const col = patches(ex, g, x.storage.ptr);
     const y = ex.scratch(4 * o * g.np);
-    ex.matmul(w.storage.ptr, col, y, o, g.np, g.k, 0, 0);
+    ex.conv_gemm(w.storage.ptr, x.storage.ptr, y, o, g.n, ...g.args);
     ex.swap_outer(y, o, g.n, g.p, out.ptr);
   },
   conv2d_grad_input: (ex, [dy, w], { stride, padding }, out) => {
@@ -457,6 +459,15 @@ export class WasmBackend implements Backend<WasmStorage> {
           );
         } else {
           ex.swap_outer(src, a, b, p, dst, this.#counter(), 1);
+        }
+      },
+      conv_gemm: (...args) => {
+        const [, , , o, n, c, , , kh, kw, , , , , oh, ow] = args;
+        const threads = this.#threads;
+        if (threads && o * n * oh * ow * c * kh * kw >= PARALLEL_MACS) {
+          threads.run("conv_gemm", args, (at, parts) => ex.conv_gemm(...args, scratch, at, parts));
+        } else {
+          ex.conv_gemm(...args, scratch, this.#counter(), 1);
         }
       },
       pool: (...args) => {
