@@ -80,7 +80,18 @@ struct im2col {
   int c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
 };
 
-static inline void tap_range(int ow, int w, int sw, int pw, int kx, int *lo, int *hi);
+// The output columns ox whose tap kx lands inside a row of width w:
+// lo ≤ ox < hi ⇔ 0 ≤ ox·sw − pw + kx < w. Outside them a patch reads the padding.
+static inline void tap_range(int ow, int w, int sw, int pw, int kx, int *lo, int *hi) {
+  int first = pw - kx, l = 0, h;
+  if (first > 0) l = (first + sw - 1) / sw;
+  h = (w - 1 + pw - kx) / sw + 1;  // w − 1 + pw − kx ≥ 0 whenever the kernel fits the padded row
+  if (w - 1 + pw - kx < 0) h = 0;
+  if (h > ow) h = ow;
+  if (l > h) l = h;
+  *lo = l;
+  *hi = h;
+}
 
 // Four columns of col's row `t` (a tap) from output cell (b, oy, ox) on, at
 // stride 1 within one output row: one load from x, lanes in the padding
@@ -152,6 +163,46 @@ static void pack_b_im2col(float *p, const struct im2col *g, int k0, int kc, int 
   }
 }
 
+// Packs colᵀ[k0:k0+kc, j0:j0+nc] (rows: output cells; columns: taps) into
+// NR-column strips as pack_b does with tb: tap by tap, the output cells in
+// runs along an output row, each run a contiguous (stride 1) stretch of an
+// input row between the padding's zeros.
+static void pack_bt_im2col(float *p, const struct im2col *g, int k0, int kc, int j0, int nc) {
+  int area = g->kh * g->kw, hw = g->h * g->w, P = g->oh * g->ow;
+  for (int jr = 0; jr < nc; jr += NR, p += kc * NR) {
+    int nr = nc - jr < NR ? nc - jr : NR;
+    for (int c = 0; c < NR; c++) {
+      float *dst = p + c;
+      if (c >= nr) {
+        for (int k = 0; k < kc; k++) dst[k * NR] = 0;
+        continue;
+      }
+      int tap = j0 + jr + c, ic = tap / area, ky = tap % area / g->kw, kx = tap % g->kw, lo, hi;
+      tap_range(g->ow, g->w, g->sw, g->pw, kx, &lo, &hi);
+      int shift = kx - g->pw;
+      int b = k0 / P, oy = k0 % P / g->ow, ox = k0 % g->ow;
+      for (int j = k0, end = k0 + kc; j < end;) {
+        int len = g->ow - ox < end - j ? g->ow - ox : end - j;
+        int iy = oy * g->sh - g->ph + ky, i = 0;
+        if (iy >= 0 && iy < g->h) {
+          const float *row = g->x + (b * g->c + ic) * hw + iy * g->w;
+          int first = lo > ox ? lo : ox, last = hi < ox + len ? hi : ox + len;  // inside: [first, last)
+          for (; ox + i < first && i < len; i++) dst[i * NR] = 0;
+          for (; ox + i < last; i++) dst[i * NR] = row[(ox + i) * g->sw + shift];
+        }
+        for (; i < len; i++) dst[i * NR] = 0;
+        dst += len * NR;
+        j += len;
+        ox += len;
+        if (ox == g->ow) {
+          ox = 0;
+          if (++oy == g->oh) oy = 0, b++;
+        }
+      }
+    }
+  }
+}
+
 // The MR×NR micro-kernel: C tile (+)= packed A strip · packed B strip.
 static void micro(int kc, const float *pa, const float *pb, float *c, int ldc, int mr, int nr, int accumulate, float *t) {
   v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
@@ -210,7 +261,8 @@ static void micro(int kc, const float *pa, const float *pb, float *c, int ldc, i
 // C[m×n] (+)= op(A)·op(B) for op(A) m×k, op(B) k×n (row-major; lda, ldb,
 // ldc are the stored row lengths; ta: A stored k×m, tb: B stored n×k); C is
 // overwritten, or added to with `accumulate`. With `col`, B is columns
-// col_j… of that patch matrix instead (b, ldb, tb unused).
+// col_j… of that patch matrix instead, or of its transpose with tb (b and
+// ldb unused).
 static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int tb, const struct im2col *col,
                  int col_j, float *c, int ldc, int m, int n, int k, int accumulate, float *scratch) {
   float *pa = scratch, *pb = scratch + MC * KC, *t = pb + KC * NC;
@@ -223,7 +275,8 @@ static void gemm(const float *a, int lda, int ta, const float *b, int ldb, int t
     int nc = n - j0 < NC ? n - j0 : NC;
     for (int k0 = 0; k0 < k; k0 += KC) {
       int kc = k - k0 < KC ? k - k0 : KC;
-      if (col) pack_b_im2col(pb, col, k0, kc, col_j + j0, nc, taps);
+      if (col && tb) pack_bt_im2col(pb, col, k0, kc, col_j + j0, nc);
+      else if (col) pack_b_im2col(pb, col, k0, kc, col_j + j0, nc, taps);
       else pack_b(pb, b, ldb, tb, k0, kc, j0, nc);
       for (int i0 = 0; i0 < m; i0 += MC) {
         int mc = m - i0 < MC ? m - i0 : MC;
@@ -281,73 +334,29 @@ __attribute__((export_name("matmul"))) void matmul(const float *a, const float *
   gemm_tasks(a, b, 0, c, m, n, k, ta, tb, accumulate, scratch, next, parts);
 }
 
-// conv2d's GEMM without its patch matrix: Y[O, N·OH·OW] = W[O, C·kh·kw] ·
-// col(x), B's panels packed from the NCHW input x directly (implicit GEMM;
-// Y channel-major, as the im2col path's), in tasks as matmul's.
-__attribute__((export_name("conv_gemm"))) void conv_gemm(const float *w, const float *x, float *y, int o, int n, int c,
-                                                         int h, int wd, int kh, int kw, int sh, int sw, int ph, int pw,
-                                                         int oh, int ow, float *scratch, int *next, int parts) {
+// conv2d's GEMMs without their patch matrix col(x) (implicit GEMM: B's
+// panels are packed from the NCHW input x directly), in tasks as matmul's:
+// grad_weight 0, the forward Y[O, N·OH·OW] = W[O, C·kh·kw] · col(x) (a = W,
+// out = Y, channel-major as the im2col path's); grad_weight 1, the weight
+// gradient dW[O, C·kh·kw] = dY'[O, N·OH·OW] · col(x)ᵀ (a = dY' channel-major,
+// out = dW).
+__attribute__((export_name("conv_gemm"))) void conv_gemm(int grad_weight, const float *a, const float *x, float *out,
+                                                         int o, int n, int c, int h, int wd, int kh, int kw, int sh,
+                                                         int sw, int ph, int pw, int oh, int ow, float *scratch,
+                                                         int *next, int parts) {
   struct im2col *col = (struct im2col *)(scratch + SCRATCH - GEOMETRY_FLOATS);
   *col = (struct im2col){x, x + n * c * h * wd, c, h, wd, kh, kw, sh, sw, ph, pw, oh, ow};
-  gemm_tasks(w, 0, col, y, o, n * oh * ow, c * kh * kw, 0, 0, 0, scratch, next, parts);
+  int cells = n * oh * ow, taps = c * kh * kw;
+  if (grad_weight) gemm_tasks(a, 0, col, out, o, taps, cells, 0, 1, 0, scratch, next, parts);
+  else gemm_tasks(a, 0, col, out, o, cells, taps, 0, 0, 0, scratch, next, parts);
 }
 
 // ---------------------------------------------------------------------------
-// Convolution as GEMM (im2col) over the whole batch: the input patches of
-// every image as the columns of one [C·kh·kw, N·OH·OW] matrix (`ld` = N·OH·OW
-// floats between its rows; image b's columns start at b·OH·OW), so conv2d is
-// one GEMM W[O, C·kh·kw] · col, its weight gradient dY'[O, N·OH·OW] · colᵀ,
-// and its input gradient the scatter-add (col2im) of Wᵀ · dY' — each big
-// enough to fill the threads and to pack the weights once, not once per
-// image. dY' and the GEMM's output are channel-major ([O, N, OH·OW]); the
-// permutes below move between that and NCHW. Taps in the padding read (and
-// receive) nothing, as in the reference (ops/conv/cpu.ts).
-
-// The output columns ox whose tap kx lands inside a row of width w:
-// lo ≤ ox < hi ⇔ 0 ≤ ox·sw − pw + kx < w. Outside them a patch reads the padding.
-static inline void tap_range(int ow, int w, int sw, int pw, int kx, int *lo, int *hi) {
-  int first = pw - kx, l = 0, h;
-  if (first > 0) l = (first + sw - 1) / sw;
-  h = (w - 1 + pw - kx) / sw + 1;  // w − 1 + pw − kx ≥ 0 whenever the kernel fits the padded row
-  if (w - 1 + pw - kx < 0) h = 0;
-  if (h > ow) h = ow;
-  if (l > h) l = h;
-  *lo = l;
-  *hi = h;
-}
-
-// Image x's columns of col: col[(ic·kh + ky)·kw + kx][oy·ow + ox] = x[ic][iy][ix], 0 outside.
-// Each patch row is zeros, a run of the input row (contiguous when the stride is 1), zeros.
-static void im2col(const float *x, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
-                   int ow, float *col, int ld) {
-  for (int ic = 0; ic < c; ic++) {
-    const float *plane = x + ic * h * w;
-    for (int ky = 0; ky < kh; ky++) {
-      for (int kx = 0; kx < kw; kx++) {
-        int lo, hi;
-        tap_range(ow, w, sw, pw, kx, &lo, &hi);
-        for (int oy = 0; oy < oh; oy++) {
-          int iy = oy * sh - ph + ky;
-          float *dst = col + oy * ow;
-          if (iy < 0 || iy >= h) {
-            __builtin_memset(dst, 0, ow * sizeof(float));
-            continue;
-          }
-          const float *row = plane + iy * w;
-          int shift = kx - pw;  // ix = ox·sw + shift
-          for (int ox = 0; ox < lo; ox++) dst[ox] = 0;
-          if (sw == 1) {
-            __builtin_memcpy(dst + lo, row + lo + shift, (hi - lo) * sizeof(float));
-          } else {
-            for (int ox = lo; ox < hi; ox++) dst[ox] = row[ox * sw + shift];
-          }
-          for (int ox = hi; ox < ow; ox++) dst[ox] = 0;
-        }
-        col += ld;
-      }
-    }
-  }
-}
+// The rest of convolution: its input gradient is Wᵀ · dY' (a GEMM into a
+// patch matrix [C·kh·kw, N·OH·OW], `ld` = N·OH·OW floats between its rows,
+// image b's columns from b·OH·OW) scattered back into the image (col2im), and
+// the permutes between NCHW and the GEMMs' channel-major [O, N, OH·OW]. Taps
+// in the padding receive nothing, as in the reference (ops/conv/cpu.ts).
 
 // x[ic][iy][ix] += col[…] over every tap that reads it (image x's columns of col; x zeroed by the caller)
 static void col2im(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
@@ -382,21 +391,17 @@ static void col2im(const float *col, int c, int h, int w, int kh, int kw, int sh
   }
 }
 
-// The batch's im2col (to_image 0: NCHW x → col) or col2im (to_image 1: col
-// added into x, zeroed by the caller), one image per task, taken from `next`
-// by every thread that calls it (images touch disjoint parts of x and col).
-__attribute__((export_name("patches"))) void patches(int to_image, float *x, int n, int c, int h, int w, int kh,
-                                                     int kw, int sh, int sw, int ph, int pw, int oh, int ow,
-                                                     float *col, int *next) {
+// The batch's col2im: the patch matrix `col` added into the NCHW image x
+// (zeroed by the caller), one image per task, taken from `next` by every
+// thread that calls it (images touch disjoint parts of x and col).
+__attribute__((export_name("col2im"))) void col2im_batch(float *x, int n, int c, int h, int w, int kh, int kw, int sh,
+                                                         int sw, int ph, int pw, int oh, int ow, const float *col,
+                                                         int *next) {
   int p = oh * ow, ld = n * p;
   for (;;) {
     int b = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
     if (b >= n) return;
-    if (to_image) {
-      col2im(col + b * p, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, x + b * c * h * w, ld);
-    } else {
-      im2col(x + b * c * h * w, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, col + b * p, ld);
-    }
+    col2im(col + b * p, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, x + b * c * h * w, ld);
   }
 }
 

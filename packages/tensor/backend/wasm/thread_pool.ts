@@ -25,7 +25,7 @@ const ARGS = 4; // the call's arguments (pointers and sizes)
 export const CONTROL_INTS = 32;
 
 /** The kernels a pool runs on every thread (kernels.c's task-taking exports). */
-export const POOL_OPS = { matmul: 1, patches: 2, swap_outer: 3, pool: 4, conv_gemm: 5 } as const;
+export const POOL_OPS = { matmul: 1, col2im: 2, swap_outer: 3, pool: 4, conv_gemm: 5 } as const;
 
 /** One of {@link POOL_OPS}. */
 export type PoolOp = keyof typeof POOL_OPS;
@@ -48,10 +48,10 @@ const run = async ({ module, memory, control, scratch, parts }, ready) => {
     const a = ctrl.subarray(${ARGS});
     const next = control + ${4 * NEXT};
     if (op === ${POOL_OPS.matmul}) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, next, parts);
-    else if (op === ${POOL_OPS.patches}) ex.patches(...a.subarray(0, 15), next);
+    else if (op === ${POOL_OPS.col2im}) ex.col2im(...a.subarray(0, 14), next);
     else if (op === ${POOL_OPS.swap_outer}) ex.swap_outer(a[0], a[1], a[2], a[3], a[4], next, parts);
     else if (op === ${POOL_OPS.pool}) ex.pool(...a.subarray(0, 15), scratch, next, parts);
-    else if (op === ${POOL_OPS.conv_gemm}) ex.conv_gemm(...a.subarray(0, 16), scratch, next, parts);
+    else if (op === ${POOL_OPS.conv_gemm}) ex.conv_gemm(...a.subarray(0, 17), scratch, next, parts);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -155,7 +155,7 @@ export interface PoolKernels {
     next: number,
     parts: number,
   ): void;
-  patches(...args: number[]): void;
+  col2im(...args: number[]): void;
   swap_outer(
     src: number,
     a: number,
@@ -172,9 +172,10 @@ export interface PoolKernels {
    */
   pool(...args: number[]): void;
   /**
-   * conv2d's implicit GEMM into a channel-major [O, N·OH·OW]: w, x, y, O, N,
-   * C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, then the thread's scratch, the
-   * counter and the thread count.
+   * conv2d's implicit GEMMs: grad_weight (0: W · col(x) into a channel-major
+   * [O, N·OH·OW]; 1: dY' · col(x)ᵀ into dW), a, x, out, O, N, C, H, W, kh,
+   * kw, sh, sw, ph, pw, OH, OW, then the thread's scratch, the counter and
+   * the thread count.
    */
   conv_gemm(...args: number[]): void;
 }

@@ -38,11 +38,10 @@ type Matmul = (
 ) => void;
 
 /**
- * kernels.c's patches, over the batch: to_image (0: im2col, 1: col2im), the
- * images, N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, the patch matrix.
+ * kernels.c's col2im over the batch: the images (added into), N, C, H, W,
+ * kh, kw, sh, sw, ph, pw, OH, OW, the patch matrix.
  */
-type Patches = (
-  toImage: number,
+type Col2im = (
   x: number,
   n: number,
   ...geometry: [
@@ -115,7 +114,7 @@ interface KernelExports extends ElementKernels, PoolKernels {}
  */
 interface Kernels extends ElementKernels {
   matmul: Matmul;
-  patches: Patches;
+  col2im: Col2im;
   swap_outer: SwapOuter;
   /** kernels.c's conv_gemm without its scratch, counter and thread count (see {@link PoolKernels}). */
   conv_gemm: (...args: number[]) => void;
@@ -150,12 +149,13 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
     ex.matmul(a.storage.ptr, b.storage.ptr, out.ptr, m, n, k, +attrs.transA, +attrs.transB);
   },
   // One GEMM over the batch whose B is the patch matrix, packed from x as it
-  // goes (implicit GEMM); the gradients build the patch matrix (see kernels.c).
+  // goes (implicit GEMM), for conv2d and its weight gradient; the input
+  // gradient scatters Wᵀ·dY' back into the image (col2im; see kernels.c).
   conv2d: (ex, [x, w], { stride, padding }, out) => {
     const g = convGeometry(x.shape, w.shape, out.shape, stride, padding);
     const o = w.shape[0];
     const y = ex.scratch(4 * o * g.np);
-    ex.conv_gemm(w.storage.ptr, x.storage.ptr, y, o, g.n, ...g.args);
+    ex.conv_gemm(0, w.storage.ptr, x.storage.ptr, y, o, g.n, ...g.args);
     ex.swap_outer(y, o, g.n, g.p, out.ptr);
   },
   conv2d_grad_input: (ex, [dy, w], { stride, padding }, out) => {
@@ -166,15 +166,14 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
     const dcol = ex.scratch(4 * g.k * g.np);
     ex.matmul(w.storage.ptr, dyc, dcol, g.k, g.np, o, 1, 0);
     if (g.direct) return void ex.swap_outer(dcol, g.c, g.n, g.p, out.ptr);
-    ex.patches(1, out.ptr, g.n, ...g.args, dcol); // out is zero-filled
+    ex.col2im(out.ptr, g.n, ...g.args, dcol); // out is zero-filled
   },
   conv2d_grad_weight: (ex, [x, dy], { stride, padding, kernel }, out) => {
     const o = dy.shape[1];
     const g = convGeometry(x.shape, [o, x.shape[1], ...kernel], dy.shape, stride, padding);
-    const col = patches(ex, g, x.storage.ptr);
     const dyc = ex.scratch(4 * o * g.np);
     ex.swap_outer(dy.storage.ptr, g.n, o, g.p, dyc);
-    ex.matmul(dyc, col, out.ptr, o, g.k, g.np, 0, 1);
+    ex.conv_gemm(1, dyc, x.storage.ptr, out.ptr, o, g.n, ...g.args);
   },
   max_pool2d: (ex, [x], attrs, out) =>
     pool(ex, 0, x.shape, out.shape, attrs, x.storage.ptr, 0, out),
@@ -247,18 +246,6 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
     );
   },
 };
-
-/** The batch's patches as one [C·kh·kw, N·P] matrix (scratch), from NCHW x at `x`. */
-function patches(ex: Kernels, g: ConvGeometry, x: number): number {
-  const col = ex.scratch(4 * g.k * g.np);
-  // A 1×1, stride-1, unpadded conv's patches are the input itself, channel-major.
-  if (g.direct) {
-    ex.swap_outer(x, g.n, g.c, g.p, col);
-    return col;
-  }
-  ex.patches(0, x, g.n, ...g.args, col);
-  return col;
-}
 
 /** A pooling op (kernels.c's `pool` op code) between input [N, C, H, W] and output [N, C, OH, OW] shapes. */
 function pool(
@@ -341,7 +328,7 @@ const ZEROED_OUTPUT = new Set<OpName>(["conv2d_grad_input"]);
 const MAX_PAGES = 32768;
 /** Below this many multiply-adds a matmul runs on one thread (waking the others costs more). */
 const PARALLEL_MACS = 1 << 18;
-/** Below this many floats moved, patches and permutes run on one thread. */
+/** Below this many floats moved, col2im, permutes and pools run on one thread. */
 const PARALLEL_FLOATS = 1 << 16;
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
@@ -439,13 +426,13 @@ export class WasmBackend implements Backend<WasmStorage> {
           ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, this.#counter(), 1);
         }
       },
-      patches: (...args) => {
-        const [, , n, c, , , kh, kw, , , , , oh, ow] = args;
+      col2im: (...args) => {
+        const [, n, c, , , kh, kw, , , , , oh, ow] = args;
         const threads = this.#threads;
         if (threads && n > 1 && n * c * kh * kw * oh * ow >= PARALLEL_FLOATS) {
-          threads.run("patches", args, (at) => ex.patches(...args, at));
+          threads.run("col2im", args, (at) => ex.col2im(...args, at));
         } else {
-          ex.patches(...args, this.#counter());
+          ex.col2im(...args, this.#counter());
         }
       },
       swap_outer: (src, a, b, p, dst) => {
@@ -462,7 +449,7 @@ export class WasmBackend implements Backend<WasmStorage> {
         }
       },
       conv_gemm: (...args) => {
-        const [, , , o, n, c, , , kh, kw, , , , , oh, ow] = args;
+        const [, , , , o, n, c, , , kh, kw, , , , , oh, ow] = args;
         const threads = this.#threads;
         if (threads && o * n * oh * ow * c * kh * kw >= PARALLEL_MACS) {
           threads.run("conv_gemm", args, (at, parts) => ex.conv_gemm(...args, scratch, at, parts));
