@@ -160,6 +160,9 @@ export const CONV_CASES: readonly ConvCase[] = [
   // images that end mid-strip, and rows and lanes in wide padding.
   [[3, 3, 3, 4], [5, 3, 3, 3], [1, 1], [1, 1]],
   [[2, 2, 3, 6], [3, 2, 3, 3], [1, 1], [2, 2]],
+  // 16 channels at stride 1 (the wasm input gradient as a forward
+  // convolution of dY): a non-square kernel, padding on one axis only.
+  [[2, 16, 5, 7], [6, 16, 3, 2], [1, 1], [2, 0]],
 ];
 
 /**

@@ -391,6 +391,20 @@ static void col2im(const float *col, int c, int h, int w, int kh, int kw, int sh
   }
 }
 
+// out[ic][oc][ky][kx] = w[oc][ic][kh − 1 − ky][kw − 1 − kx]: the weights of
+// the stride-1 convolution whose forward is w's input gradient (dX is dY
+// convolved with the flipped, channel-swapped kernel, padded by k − 1 − p).
+__attribute__((export_name("flip_kernel"))) void flip_kernel(const float *w, int o, int c, int kh, int kw, float *out) {
+  int area = kh * kw;
+  for (int oc = 0; oc < o; oc++) {
+    for (int ic = 0; ic < c; ic++) {
+      const float *src = w + (oc * c + ic) * area;
+      float *dst = out + (ic * o + oc) * area;
+      for (int t = 0; t < area; t++) dst[t] = src[area - 1 - t];
+    }
+  }
+}
+
 // The batch's col2im: the patch matrix `col` added into the NCHW image x
 // (zeroed by the caller), one image per task, taken from `next` by every
 // thread that calls it (images touch disjoint parts of x and col).
