@@ -10,6 +10,9 @@
 // accumulators) runs over the packed strips, so its inner loop reads both
 // operands sequentially. The panels sized to stay in L1 (A strip, B strip)
 // and L2 (B panel). With threads, each thread computes its own block of C.
+// Convolutions are that GEMM over the whole batch with B's panels packed
+// straight from the NCHW input (implicit GEMM, conv_gemm): no patch matrix is
+// written except for an input gradient at stride > 1 (col2im).
 #include <wasm_simd128.h>
 
 // a·b + c in one instruction: relaxed SIMD's f32x4.relaxed_madd (fused where
@@ -352,7 +355,8 @@ __attribute__((export_name("conv_gemm"))) void conv_gemm(int grad_weight, const 
 }
 
 // ---------------------------------------------------------------------------
-// The rest of convolution: its input gradient is Wᵀ · dY' (a GEMM into a
+// The rest of convolution: an input gradient the backend does not run as a
+// forward convolution of dY (stride > 1, few channels) is Wᵀ · dY' (a GEMM into a
 // patch matrix [C·kh·kw, N·OH·OW], `ld` = N·OH·OW floats between its rows,
 // image b's columns from b·OH·OW) scattered back into the image (col2im), and
 // the permutes between NCHW and the GEMMs' channel-major [O, N, OH·OW]. Taps
