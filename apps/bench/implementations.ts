@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import {
   swiftShaderDriver,
   useWebGPU,
+  VULKAN_DRIVER_VARS,
   WEBGPU_IMPLEMENTATIONS,
   type WebGpuImplementation,
 } from "@agd/tensor";
@@ -75,8 +76,6 @@ export interface ImplementationsOptions {
   /** Progress lines (default none). */
   log?: (message: string) => void;
 }
-
-const VULKAN_DRIVER_VARS = ["VK_ICD_FILENAMES", "VK_DRIVER_FILES", "VK_ADD_DRIVER_FILES"];
 
 /** A child's answer: its adapter and, unless probing, the measurement. */
 interface ChildAnswer {

@@ -14,7 +14,11 @@ import type { WebGpuBackend, WebGpuOptions } from "./backend/webgpu/webgpu_backe
 import type { WasmBackend, WasmOptions } from "./backend/wasm/wasm_backend.ts";
 
 export type { WebGpuImplementation } from "./backend/webgpu/adapter.ts";
-export { swiftShaderDriver, WEBGPU_IMPLEMENTATIONS } from "./backend/webgpu/adapter.ts";
+export {
+  swiftShaderDriver,
+  VULKAN_DRIVER_VARS,
+  WEBGPU_IMPLEMENTATIONS,
+} from "./backend/webgpu/adapter.ts";
 
 /** Options of {@link webgpu}, {@link useWebGPU} and {@link hasWebGPU}. */
 export interface WebGpuChoice {

@@ -45,6 +45,7 @@ export {
   swiftShaderDriver,
   useWasm,
   useWebGPU,
+  VULKAN_DRIVER_VARS,
   wasm,
   webgpu,
   WEBGPU_IMPLEMENTATIONS,

@@ -49,7 +49,11 @@ const SWIFTSHADER_ICDS = [
 ];
 
 /** Variables by which a user chooses Vulkan drivers (then left as they are). */
-const VULKAN_DRIVER_VARS = ["VK_ICD_FILENAMES", "VK_DRIVER_FILES", "VK_ADD_DRIVER_FILES"];
+export const VULKAN_DRIVER_VARS: readonly string[] = [
+  "VK_ICD_FILENAMES",
+  "VK_DRIVER_FILES",
+  "VK_ADD_DRIVER_FILES",
+];
 
 /**
  * Requests an adapter from `implementation`.
