@@ -17,6 +17,7 @@ import {
   convCases,
   type HostInput,
   matmulCases,
+  POOL_CASES,
   RandomInputs,
 } from "../testing/kernel_check.ts";
 import { OP_NAMES, type OpAttrs, type OpName } from "../op_name.ts";
@@ -182,13 +183,7 @@ function opTests(device: TestDevice): void {
   );
 
   Deno.test(`pools and their gradients (${device.name})`, options, async () => {
-    const cases: [Shape, [number, number], [number, number], [number, number]][] = [
-      [[2, 3, 9, 10], [3, 3], [2, 2], [1, 1]],
-      [[2, 3, 8, 8], [2, 2], [2, 2], [0, 0]],
-      [[1, 2, 7, 6], [3, 3], [1, 1], [1, 1]],
-      [[1, 2, 7, 9], [3, 2], [2, 1], [1, 0]],
-    ];
-    for (const [xs, kernel, stride, padding] of cases) {
+    for (const [xs, kernel, stride, padding] of POOL_CASES) {
       const attrs = { kernel, stride, padding };
       for (const x of [randn(xs), randint(xs, 0, 3)]) {
         await check("max_pool2d", [x], attrs);

@@ -165,6 +165,21 @@ export const CONV_CASES: readonly ConvCase[] = [
   [[2, 16, 5, 7], [6, 16, 3, 2], [1, 1], [2, 0]],
 ];
 
+/** A pooling case: input shape, kernel, stride, padding. */
+export type PoolCase = readonly [Shape, [number, number], [number, number], [number, number]];
+
+/**
+ * Pools every backend is checked on: overlapping windows with padding,
+ * VGG's 2×2, stride 1, and a non-square kernel with strides and padding that
+ * differ per axis.
+ */
+export const POOL_CASES: readonly PoolCase[] = [
+  [[2, 3, 9, 10], [3, 3], [2, 2], [1, 1]],
+  [[2, 3, 8, 8], [2, 2], [2, 2], [0, 0]],
+  [[1, 2, 7, 6], [3, 3], [1, 1], [1, 1]],
+  [[1, 2, 7, 9], [3, 2], [2, 1], [1, 0]],
+];
+
 /**
  * conv2d and both its gradients for each case, with inputs from `randn`.
  *

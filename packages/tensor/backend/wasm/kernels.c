@@ -362,7 +362,7 @@ __attribute__((export_name("conv_gemm"))) void conv_gemm(int grad_weight, const 
 // the permutes between NCHW and the GEMMs' channel-major [O, N, OH·OW]. Taps
 // in the padding receive nothing, as in the reference (ops/conv/cpu.ts).
 
-// x[ic][iy][ix] += col[…] over every tap that reads it (image x's columns of col; x zeroed by the caller)
+// x[ic][iy][ix] += col[…] over every tap that reads it (image x's columns of col)
 static void col2im(const float *col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
                    int ow, float *x, int ld) {
   for (int ic = 0; ic < c; ic++) {
@@ -409,9 +409,10 @@ __attribute__((export_name("flip_kernel"))) void flip_kernel(const float *w, int
   }
 }
 
-// The batch's col2im: the patch matrix `col` added into the NCHW image x
-// (zeroed by the caller), one image per task, taken from `next` by every
-// thread that calls it (images touch disjoint parts of x and col).
+// The batch's col2im: the NCHW images x as the sums of the patch matrix
+// `col` over the taps that read each cell, one image per task (zeroed, then
+// added into), taken from `next` by every thread that calls it (images touch
+// disjoint parts of x and col).
 __attribute__((export_name("col2im"))) void col2im_batch(float *x, int n, int c, int h, int w, int kh, int kw, int sh,
                                                          int sw, int ph, int pw, int oh, int ow, const float *col,
                                                          int *next) {
@@ -419,7 +420,9 @@ __attribute__((export_name("col2im"))) void col2im_batch(float *x, int n, int c,
   for (;;) {
     int b = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
     if (b >= n) return;
-    col2im(col + b * p, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, x + b * c * h * w, ld);
+    float *image = x + b * c * h * w;
+    for (int i = 0; i < c * h * w; i++) image[i] = 0;
+    col2im(col + b * p, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, image, ld);
   }
 }
 

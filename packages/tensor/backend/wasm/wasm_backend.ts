@@ -14,7 +14,7 @@ import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts
 import type { CpuInput, CpuKernel, CpuOutput } from "../cpu/kernel.ts";
 import { CPU_KERNELS } from "../cpu/kernels.ts";
 import { KERNELS_WASM_BASE64, KERNELS_WASM_THREADS_BASE64 } from "./kernels_wasm.generated.ts";
-import { CONTROL_INTS, type PoolKernels, ThreadPool } from "./thread_pool.ts";
+import { CONTROL_INTS, type PoolKernels, type PoolOp, ThreadPool } from "./thread_pool.ts";
 
 /** A tensor's place in the module's memory. */
 export interface WasmStorage {
@@ -38,7 +38,7 @@ type Matmul = (
 ) => void;
 
 /**
- * kernels.c's col2im over the batch: the images (added into), N, C, H, W,
+ * kernels.c's col2im over the batch: the images (overwritten), N, C, H, W,
  * kh, kw, sh, sw, ph, pw, OH, OW, the patch matrix.
  */
 type Col2im = (
@@ -180,7 +180,7 @@ const WASM_KERNELS: { [P in OpName]?: WasmKernel<P> } = {
     const dcol = ex.scratch(4 * g.k * g.np);
     ex.matmul(w.storage.ptr, dyc, dcol, g.k, g.np, o, 1, 0);
     if (g.direct) return void ex.swap_outer(dcol, g.c, g.n, g.p, out.ptr);
-    ex.col2im(out.ptr, g.n, ...g.args, dcol); // out is zero-filled
+    ex.col2im(out.ptr, g.n, ...g.args, dcol);
   },
   conv2d_grad_weight: (ex, [x, dy], { stride, padding, kernel }, out) => {
     const o = dy.shape[1];
@@ -307,7 +307,7 @@ interface ConvGeometry {
   np: number;
   /** C·kh·kw (the GEMMs' K). */
   k: number;
-  /** A 1×1, stride-1, unpadded convolution: the input is already its own im2col. */
+  /** A 1×1, stride-1, unpadded convolution: its patch matrix is the image, channel-major (no col2im). */
   direct: boolean;
   /** im2col/col2im's size arguments: C, H, W, kh, kw, sh, sw, ph, pw, OH, OW. */
   args: [number, number, number, number, number, number, number, number, number, number, number];
@@ -339,13 +339,11 @@ const PAGE = 65536;
 /**
  * Input channels from which a stride-1 input gradient runs as the forward
  * convolution of dY (its GEMM has C rows): measured at ResNet-18's shapes
- * (b32), 64–256 channels take 0.80–0.83× the time of GEMM + col2im, 512 on
+ * (b32), 64–256 channels take 0.79–0.83× the time of GEMM + col2im, 512 on
  * 4×4 about the same, and the 3-channel stem 3.3× as long (its rows fill
  * half of a 6-row tile).
  */
 const TRANSPOSED_MIN_CHANNELS = 16;
-/** The SIMD kernels that add into their output rather than overwrite it. */
-const ZEROED_OUTPUT = new Set<OpName>(["conv2d_grad_input"]);
 /** The threads build's memory limit (its `--max-memory`): 2 GiB. */
 const MAX_PAGES = 32768;
 /** Below this many multiply-adds a matmul runs on one thread (waking the others costs more). */
@@ -427,6 +425,22 @@ export class WasmBackend implements Backend<WasmStorage> {
     return this.#next;
   }
 
+  /**
+   * Runs a task-taking kernel: on every thread when there are threads and
+   * the call is `big` enough to repay waking them, else on this one alone.
+   * `call` runs this thread's share, given the task counter and the thread count.
+   */
+  #spread(
+    op: PoolOp,
+    args: readonly number[],
+    big: boolean,
+    call: (next: number, parts: number) => void,
+  ): void {
+    const threads = this.#threads;
+    if (threads && big) threads.run(op, args, call);
+    else call(this.#counter(), 1);
+  }
+
   private constructor(ex: KernelExports, memory: WebAssembly.Memory) {
     this.#memory = memory;
     this.#top = align(ex.__heap_base.value as number);
@@ -436,57 +450,39 @@ export class WasmBackend implements Backend<WasmStorage> {
     this.#next = this.#reserve(16);
     this.#ex = {
       ...ex,
-      matmul: (a, b, c, m, n, k, ta, tb, accumulate = 0) => {
-        const threads = this.#threads;
-        if (threads && m * n * k >= PARALLEL_MACS) {
-          threads.run(
-            "matmul",
-            [a, b, c, m, n, k, ta, tb, accumulate],
-            (at, parts) => ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, at, parts),
-          );
-        } else {
-          ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, this.#counter(), 1);
-        }
-      },
+      matmul: (a, b, c, m, n, k, ta, tb, accumulate = 0) =>
+        this.#spread(
+          "matmul",
+          [a, b, c, m, n, k, ta, tb, accumulate],
+          m * n * k >= PARALLEL_MACS,
+          (at, parts) => ex.matmul(a, b, c, m, n, k, ta, tb, accumulate, scratch, at, parts),
+        ),
       col2im: (...args) => {
         const [, n, c, , , kh, kw, , , , , oh, ow] = args;
-        const threads = this.#threads;
-        if (threads && n > 1 && n * c * kh * kw * oh * ow >= PARALLEL_FLOATS) {
-          threads.run("col2im", args, (at) => ex.col2im(...args, at));
-        } else {
-          ex.col2im(...args, this.#counter());
-        }
+        const big = n > 1 && n * c * kh * kw * oh * ow >= PARALLEL_FLOATS;
+        this.#spread("col2im", args, big, (at) => ex.col2im(...args, at));
       },
-      swap_outer: (src, a, b, p, dst) => {
-        const threads = this.#threads;
-        const args = [src, a, b, p, dst];
-        if (threads && a * b * p >= PARALLEL_FLOATS) {
-          threads.run(
-            "swap_outer",
-            args,
-            (at, parts) => ex.swap_outer(src, a, b, p, dst, at, parts),
-          );
-        } else {
-          ex.swap_outer(src, a, b, p, dst, this.#counter(), 1);
-        }
-      },
+      swap_outer: (src, a, b, p, dst) =>
+        this.#spread(
+          "swap_outer",
+          [src, a, b, p, dst],
+          a * b * p >= PARALLEL_FLOATS,
+          (at, parts) => ex.swap_outer(src, a, b, p, dst, at, parts),
+        ),
       conv_gemm: (...args) => {
         const [, , , , o, n, c, , , kh, kw, , , , , oh, ow] = args;
-        const threads = this.#threads;
-        if (threads && o * n * oh * ow * c * kh * kw >= PARALLEL_MACS) {
-          threads.run("conv_gemm", args, (at, parts) => ex.conv_gemm(...args, scratch, at, parts));
-        } else {
-          ex.conv_gemm(...args, scratch, this.#counter(), 1);
-        }
+        const big = o * n * oh * ow * c * kh * kw >= PARALLEL_MACS;
+        this.#spread(
+          "conv_gemm",
+          args,
+          big,
+          (at, parts) => ex.conv_gemm(...args, scratch, at, parts),
+        );
       },
       pool: (...args) => {
         const [, , , , planes, h, w] = args;
-        const threads = this.#threads;
-        if (threads && planes > 1 && planes * h * w >= PARALLEL_FLOATS) {
-          threads.run("pool", args, (at, parts) => ex.pool(...args, scratch, at, parts));
-        } else {
-          ex.pool(...args, scratch, this.#counter(), 1);
-        }
+        const big = planes > 1 && planes * h * w >= PARALLEL_FLOATS;
+        this.#spread("pool", args, big, (at, parts) => ex.pool(...args, scratch, at, parts));
       },
       scratchFloats: ex.matmul_scratch_floats(),
       scratch: (bytes) => {
@@ -596,8 +592,6 @@ export class WasmBackend implements Backend<WasmStorage> {
     const s = this.#allocate(size * 4);
     const fast = WASM_KERNELS[op] as WasmKernel<P> | undefined;
     if (fast) {
-      // Kernels that accumulate (col2im) expect a zeroed output, as the reference ones do.
-      if (ZEROED_OUTPUT.has(op)) this.#view(s.ptr, out.dtype, size).fill(0);
       let done: boolean | void;
       try {
         done = fast(this.#ex, inputs, attrs, { ptr: s.ptr, shape: out.shape });

@@ -16,6 +16,8 @@ import {
   convCases,
   type HostInput,
   matmulCases,
+  POOL_CASES,
+  type PoolCase,
 } from "../../testing/kernel_check.ts";
 
 const cpu = new CpuBackend();
@@ -110,10 +112,11 @@ for (const threads of [1, 2]) {
   Deno.test(`wasm pools and their gradients equal the reference to the bit: ties, NaN, ±∞, planes past a thread's scratch (${threads} thread(s))`, async () => {
     const wasm = await WasmBackend.create({ threads });
     try {
-      // [x shape, kernel, stride, padding]: ResNet-50's stem pool (enough
-      // floats to run on every thread), VGG's 2×2, odd sizes with padding,
-      // and a plane whose max-pool gradient sums do not fit the scratch.
-      const cases: [Shape, [number, number], [number, number], [number, number]][] = [
+      // The shared cases, then ResNet-50's stem pool and VGG's 2×2 with
+      // enough floats to run on every thread, odd sizes with padding, and a
+      // plane whose max-pool gradient sums do not fit the scratch.
+      const cases: PoolCase[] = [
+        ...POOL_CASES,
         [[2, 64, 28, 28], [3, 3], [2, 2], [1, 1]],
         [[4, 32, 16, 16], [2, 2], [2, 2], [0, 0]],
         [[3, 5, 11, 9], [3, 3], [2, 2], [1, 1]],
