@@ -10,10 +10,11 @@
 import {
   type Backend,
   type OpAttrs,
+  opDefinition,
   type OpName,
+  OPS,
   Rng,
   type Shape,
-  SHAPE_RULES,
   sizeOf,
 } from "@agd/tensor";
 import { benchBackend } from "./backend.ts";
@@ -114,7 +115,7 @@ async function timeOp<P extends OpName>(
     shape,
     dtype: "float32" as const,
   }));
-  const out = SHAPE_RULES[op](shapes, shapes.map(() => "float32"), attrs);
+  const out = opDefinition(op).shape(shapes, shapes.map(() => "float32"), attrs);
   let last: unknown;
   try {
     const t = await timeRepeated(
@@ -200,7 +201,7 @@ export class KernelBench {
     const attrs = { stride: [c.stride, c.stride], padding: [c.padding, c.padding] } as OpAttrs[
       "conv2d"
     ];
-    const y = SHAPE_RULES.conv2d([c.x, c.w], ["float32", "float32"], attrs).shape;
+    const y = OPS.conv2d.shape([c.x, c.w], ["float32", "float32"], attrs).shape;
     const [n, ch, h, w] = c.x;
     const [o, , kh, kw] = c.w;
     const flops = 2 * n * o * y[2] * y[3] * ch * kh * kw;

@@ -14,7 +14,9 @@
  */
 export { type GradNode, isGradEnabled, keep, type Kept, noGrad, Tensor, tidy } from "./tensor.ts";
 export * from "./shape.ts";
-export * from "./op_name.ts";
+export * from "./ops/op_name.ts";
+export { KERNEL_VARIANTS, OP_NAMES, opDefinition, OPS, type VariantSet } from "./ops/registry.ts";
+export type { OpDefinition, OpDefinitions, OpParts } from "./ops/op_def.ts";
 export type { Backend, KernelInput, MemoryInfo, TypedArray } from "./backend/backend.ts";
 export { CpuBackend } from "./backend/cpu/cpu_backend.ts";
 // Types only: the WebGPU backend module loads on first use (device.ts), so
@@ -54,6 +56,7 @@ export {
 } from "./device.ts";
 export { backward } from "./autograd/backward.ts";
 export {
+  type ApplyOp,
   type GradRule,
   type NotDifferentiable,
   notDifferentiable,
@@ -61,7 +64,7 @@ export {
   type VjpContext,
   type VjpRule,
 } from "./autograd/vjp.ts";
-export { VJP_RULES } from "./autograd/vjp_rules.ts";
+export { VJP_RULES } from "./ops/registry.ts";
 export * from "./ops/create.ts";
 export * from "./ops/elementwise/elementwise.ts";
 export * from "./ops/reduce/reduce.ts";

@@ -7,8 +7,8 @@
  * @module
  */
 import type { Backend, TypedArray } from "./backend/backend.ts";
-import { type DType, type Shape, showShape, sizeOf } from "./dims.ts";
-import type { GradOpAttrs, GradOpName } from "./op_name.ts";
+import { type DType, type Shape, showShape, sizeOf } from "./shape.ts";
+import type { GradOpAttrs, GradOpName } from "./ops/op_name.ts";
 
 /** Storage shared by a tensor and its views (reshape), freed with the last one. */
 interface Store {

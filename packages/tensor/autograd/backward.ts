@@ -8,10 +8,10 @@
  */
 import { keep, noGrad, type Tensor } from "../tensor.ts";
 import { apply } from "../ops/_apply.ts";
-import { showShape } from "../dims.ts";
-import type { GradOpName } from "../op_name.ts";
+import { showShape } from "../shape.ts";
+import type { GradOpName } from "../ops/op_name.ts";
 import type { GradRule, VjpRule } from "./vjp.ts";
-import { VJP_RULES } from "./vjp_rules.ts";
+import { VJP_RULES } from "../ops/registry.ts";
 
 /**
  * ∂L/∂inputs of the op that made `out`, from its rule in {@link VJP_RULES}.
@@ -30,6 +30,7 @@ function vjp(out: Tensor, dy: Tensor): readonly (Tensor | null)[] {
     out,
     attrs,
     needs: inputs.map((t) => t.requiresGrad),
+    apply,
   });
 }
 

@@ -3,14 +3,20 @@
  * the primitives so it runs on any backend, or the {@link notDifferentiable}
  * marker for ops autograd never goes through (backward kernels, integer ops,
  * the optimizer's fused step). Each op family writes its rules in
- * `ops/<family>/grad.ts`; `vjp_rules.ts` assembles them.
+ * `ops/<family>/grad.ts`; `ops/registry.ts` assembles them.
  *
  * @module
  */
-import type { GradOpAttrs, GradOpName } from "../op_name.ts";
-import type { Shape } from "../dims.ts";
+import type { GradOpAttrs, GradOpName, OpAttrs, OpName } from "../ops/op_name.ts";
+import type { Shape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { apply } from "../ops/_apply.ts";
+
+/**
+ * Runs a primitive op (`apply` of `ops/_apply.ts`, handed to every rule in
+ * its {@link VjpContext}: the rules are part of the op definitions that
+ * `apply` reads, so they cannot import it without a cycle).
+ */
+export type ApplyOp = <Q extends OpName>(op: Q, inputs: Tensor[], attrs: OpAttrs[Q]) => Tensor;
 
 /** What a gradient rule sees of the forward call. */
 export interface VjpContext<P extends GradOpName> {
@@ -25,6 +31,8 @@ export interface VjpContext<P extends GradOpName> {
    * the others: a network's input image needs no conv2d_grad_input.
    */
   needs: readonly boolean[];
+  /** Runs a primitive op: what a rule computes its gradients with. */
+  apply: ApplyOp;
 }
 
 /** ∂L/∂out → ∂L/∂input for each input (null: no gradient flows). */
@@ -57,11 +65,12 @@ export type GradRule<P extends GradOpName> = VjpRule<P> | NotDifferentiable;
 /**
  * Sums a broadcast gradient back down to `shape`.
  *
+ * @param apply runs the sum (the rule's {@link VjpContext.apply})
  * @param g the gradient of a broadcast result
  * @param shape the shape of the operand that was broadcast
  * @returns g summed over the broadcast dims, with `shape`
  */
-export function unbroadcast(g: Tensor, shape: Shape): Tensor {
+export function unbroadcast(apply: ApplyOp, g: Tensor, shape: Shape): Tensor {
   if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
   const offset = g.shape.length - shape.length;
   const axes = g.shape.map((_, i) => i).filter((i) =>

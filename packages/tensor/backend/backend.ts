@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../op_name.ts";
-import type { DType, OutSpec, Shape } from "../dims.ts";
+import type { OpAttrs, OpName } from "../ops/op_name.ts";
+import type { DType, OutSpec, Shape } from "../shape.ts";
 
 /** Typed array for a dtype. */
 export type TypedArray = Float32Array | Int32Array;

@@ -20,12 +20,11 @@ import {
   POOL_CASES,
   RandomInputs,
 } from "../testing/kernel_check.ts";
-import { OP_NAMES, type OpAttrs, type OpName } from "../op_name.ts";
-import { type Shape, SHAPE_RULES, sizeOf } from "../shape.ts";
+import type { OpAttrs, OpName } from "../ops/op_name.ts";
+import { type Shape, sizeOf } from "../shape.ts";
 import type { Tolerance } from "../testing/assert.ts";
-import { CPU_KERNELS } from "./cpu/kernels.ts";
-import type { CpuKernel } from "./cpu/kernel.ts";
 import { FAST_DEVICES, type TestDevice } from "../testing/devices.ts";
+import { OP_NAMES, OPS } from "../ops/registry.ts";
 
 const random = new RandomInputs(1);
 const randn = (shape: Shape) => random.randn(shape);
@@ -188,7 +187,7 @@ function opTests(device: TestDevice): void {
       for (const x of [randn(xs), randint(xs, 0, 3)]) {
         await check("max_pool2d", [x], attrs);
         await check("avg_pool2d", [x], attrs);
-        const out = SHAPE_RULES.max_pool2d([xs], ["float32"], attrs).shape;
+        const out = OPS.max_pool2d.shape([xs], ["float32"], attrs).shape;
         const dy = randn(out);
         await check("max_pool2d_grad", [x, dy], attrs);
         await check("avg_pool2d_grad", [dy], { ...attrs, inputHW: [xs[2], xs[3]] });
@@ -208,9 +207,9 @@ function opTests(device: TestDevice): void {
         // An offset far from 0 checks the variance does not cancel.
         x.data.forEach((v, i) => (x.data[i] = 100 + 3 * v));
         await check("bn_stats", [x], {}, { rtol: 1e-4, atol: 1e-4 });
-        const spec = SHAPE_RULES.bn_stats([shape], ["float32"], {});
+        const spec = OPS.bn_stats.shape([shape], ["float32"], {});
         const stats = { data: new Float32Array(sizeOf(spec.shape)), shape: spec.shape };
-        (CPU_KERNELS.bn_stats as CpuKernel<"bn_stats">)([{ ...x, dtype: "float32" }], {}, stats);
+        OPS.bn_stats.cpu([{ ...x, dtype: "float32" }], {}, stats);
         await check("batch_norm", [x, stats], { eps: 1e-5 }, { atol: 1e-4, rtol: 1e-3 });
         await check("batch_norm_grad", [randn(shape), x, stats], { eps: 1e-5 }, {
           atol: 1e-4,

@@ -13,12 +13,12 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../op_name.ts";
-import { type Shape, SHAPE_RULES, sizeOf } from "../shape.ts";
+import type { OpAttrs, OpName } from "../ops/op_name.ts";
+import { type Shape, sizeOf } from "../shape.ts";
 import { Rng } from "../random.ts";
 import type { GpuKernel } from "../backend/webgpu/context.ts";
 import { type GpuStorage, WebGpuBackend } from "../backend/webgpu/webgpu_backend.ts";
-import { CONV_VARIANTS, MATMUL_VARIANTS } from "../backend/webgpu/kernels.ts";
+import { CONV_VARIANTS, MATMUL_VARIANTS, opDefinition, OPS } from "../ops/registry.ts";
 
 /** Options of {@link benchKernels}. */
 export interface BenchOptions {
@@ -204,7 +204,7 @@ async function time<P extends OpName>(
     shape,
     dtype: "float32" as const,
   }));
-  const spec = SHAPE_RULES[op](shapes, shapes.map(() => "float32"), attrs);
+  const spec = opDefinition(op).shape(shapes, shapes.map(() => "float32"), attrs);
   const once = async (calls: number): Promise<number> => {
     const start = performance.now();
     let last: GpuStorage | undefined;
@@ -311,7 +311,7 @@ export async function benchKernels(options: BenchOptions = {}): Promise<BenchRep
     for (const c of convs) {
       const [n, ch, h, w] = c.x;
       const [o, , kh, kw] = c.w;
-      const out = SHAPE_RULES.conv2d([c.x, c.w], ["float32", "float32"], c.attrs).shape;
+      const out = OPS.conv2d.shape([c.x, c.w], ["float32", "float32"], c.attrs).shape;
       const flops = 2 * n * o * out[2] * out[3] * ch * kh * kw;
       await add(`conv2d ${c.name}`, "conv2d", [c.x, c.w], c.attrs, flops, true);
       await add(

@@ -1,13 +1,13 @@
 /**
  * The single place where a primitive op runs: validate and infer the output
- * shape, run the backend kernel, and record the autograd node (as data: the
- * gradient rules are looked up by `backward()`, so this module does not import
- * them and they may use it).
+ * shape with the op's shape rule, run the backend kernel, and record the
+ * autograd node (as data: `backward()` looks the gradient rule up and hands
+ * it this `apply`, so the rules never import it).
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../op_name.ts";
-import { SHAPE_RULES } from "../op_name.ts";
+import type { OpAttrs, OpName } from "./op_name.ts";
+import { opDefinition } from "./registry.ts";
 import { type GradNode, isGradEnabled, Tensor } from "../tensor.ts";
 
 /** Runs primitive `op` on `inputs` (all on one backend) and returns its output. */
@@ -20,7 +20,11 @@ export function apply<P extends OpName>(op: P, inputs: Tensor[], attrs: OpAttrs[
       );
     }
   }
-  const spec = SHAPE_RULES[op](inputs.map((t) => t.shape), inputs.map((t) => t.dtype), attrs);
+  const spec = opDefinition(op).shape(
+    inputs.map((t) => t.shape),
+    inputs.map((t) => t.dtype),
+    attrs,
+  );
   const handle = backend.run(
     op,
     inputs.map((t) => ({ storage: t.handle, shape: t.shape, dtype: t.dtype })),

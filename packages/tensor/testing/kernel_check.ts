@@ -6,13 +6,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { OpAttrs, OpName } from "../op_name.ts";
-import { type DType, type Shape, SHAPE_RULES, sizeOf } from "../shape.ts";
+import type { OpAttrs, OpName } from "../ops/op_name.ts";
+import { type DType, type Shape, sizeOf } from "../shape.ts";
 import { Rng } from "../random.ts";
 import type { Backend, TypedArray } from "../backend/backend.ts";
-import { CPU_KERNELS } from "../backend/cpu/kernels.ts";
-import type { CpuKernel } from "../backend/cpu/kernel.ts";
 import { assertClose, type Tolerance } from "./assert.ts";
+import { opDefinition, OPS } from "../ops/registry.ts";
 
 /** A kernel input on the host: data and shape (the dtype is the data's: Int32Array is int32). */
 export interface HostInput {
@@ -79,10 +78,10 @@ export async function checkKernel<S, P extends OpName>(
   tol: Tolerance = {},
 ): Promise<void> {
   const dtypes = inputs.map((i) => dtypeOf(i.data));
-  const spec = SHAPE_RULES[op](inputs.map((i) => i.shape), dtypes, attrs);
+  const spec = opDefinition(op).shape(inputs.map((i) => i.shape), dtypes, attrs);
   const size = sizeOf(spec.shape);
   const expected = spec.dtype === "int32" ? new Int32Array(size) : new Float32Array(size);
-  (CPU_KERNELS[op] as CpuKernel<P>)(
+  opDefinition(op).cpu(
     inputs.map((i, k) => ({ data: i.data, shape: i.shape, dtype: dtypes[k] })),
     attrs,
     { data: expected, shape: spec.shape },
@@ -195,7 +194,7 @@ export function convCases(
     const x = randn(xs);
     const w = randn(ws);
     const dy = randn(
-      SHAPE_RULES.conv2d([xs, ws], ["float32", "float32"], { stride, padding }).shape,
+      OPS.conv2d.shape([xs, ws], ["float32", "float32"], { stride, padding }).shape,
     );
     const inputHW: [number, number] = [xs[2], xs[3]];
     const kernel: [number, number] = [ws[2], ws[3]];

@@ -4,11 +4,10 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../op_name.ts";
-import { type DType, type OutSpec, sizeOf } from "../../dims.ts";
+import type { OpAttrs, OpName } from "../../ops/op_name.ts";
+import { type DType, type OutSpec, sizeOf } from "../../shape.ts";
 import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts";
-import { CPU_KERNELS } from "./kernels.ts";
-import type { CpuKernel } from "./kernel.ts";
+import { opDefinition } from "../../ops/registry.ts";
 
 /**
  * A backend whose storages are typed arrays (Float32Array for float32,
@@ -66,7 +65,7 @@ export class CpuBackend implements Backend<TypedArray> {
   ): TypedArray {
     const size = sizeOf(out.shape);
     const data = out.dtype === "int32" ? new Int32Array(size) : new Float32Array(size);
-    const kernel = CPU_KERNELS[op] as CpuKernel<P>;
+    const kernel = opDefinition(op).cpu;
     kernel(
       inputs.map((x) => ({
         data: x.storage.subarray(0, sizeOf(x.shape)),

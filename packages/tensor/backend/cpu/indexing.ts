@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { broadcastStrides, normalizeAxes, type Shape, sizeOf } from "../../dims.ts";
+import { broadcastStrides, normalizeAxes, type Shape, sizeOf } from "../../shape.ts";
 
 /**
  * For each element of `to` (row-major), the flat index of the element of

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../op_name.ts";
-import type { DType, Shape } from "../../dims.ts";
+import type { OpAttrs, OpName } from "../../ops/op_name.ts";
+import type { DType, Shape } from "../../shape.ts";
 import type { TypedArray } from "../backend.ts";
 
 /** A CPU kernel input: data of exactly `sizeOf(shape)` elements. */
@@ -32,6 +32,3 @@ export type CpuKernel<P extends OpName> = (
   attrs: OpAttrs[P],
   out: CpuOutput,
 ) => void;
-
-/** One reference kernel per primitive op. */
-export type CpuKernelTable = { [P in OpName]: CpuKernel<P> };

@@ -17,41 +17,42 @@
 /** The control block's Int32 slots. */
 const SEQ = 0; // bumped once per call: what sleeping workers wait on
 const DONE = 1; // workers that finished the current call
-const OP = 2; // 0: stop, then a PoolOp
+const KERNEL = 2; // 0: stop, else 1 + the kernel's index in the module's function exports
 const NEXT = 3; // the next task of the call (the kernels take tasks from it)
-const ARGS = 4; // the call's arguments (pointers and sizes)
+const ARGC = 4; // how many arguments the call has
+const ARGS = 5; // the call's arguments (pointers and sizes)
 
 /** Int32 slots the control block needs. */
 export const CONTROL_INTS = 32;
 
-/** The kernels a pool runs on every thread (kernels.c's task-taking exports). */
-export const POOL_OPS = { matmul: 1, col2im: 2, swap_outer: 3, pool: 4, conv_gemm: 5 } as const;
-
-/** One of {@link POOL_OPS}. */
-export type PoolOp = keyof typeof POOL_OPS;
+/**
+ * The module's exported function names, in export order: both sides of the
+ * control block name a kernel by its index here.
+ */
+function functionExports(module: WebAssembly.Module): string[] {
+  return WebAssembly.Module.exports(module).filter((e) => e.kind === "function").map((e) => e.name);
+}
 
 /**
  * The worker's body: instantiates the module on the shared memory, says it
- * is ready, then takes tasks of each call until told to stop.
+ * is ready, then runs its share of each call (any task-taking kernel, by
+ * name: `kernel(...args, scratch, next, parts)`) until told to stop.
  */
 const WORKER_BODY = `
 const run = async ({ module, memory, control, scratch, parts }, ready) => {
   const { exports: ex } = await WebAssembly.instantiate(module, { env: { memory } });
+  const kernels = WebAssembly.Module.exports(module).filter((e) => e.kind === "function").map((e) => ex[e.name]);
   const ctrl = new Int32Array(memory.buffer, control, ${CONTROL_INTS});
   ready();
   let seen = Atomics.load(ctrl, ${SEQ});
   for (;;) {
     Atomics.wait(ctrl, ${SEQ}, seen);
     seen = Atomics.load(ctrl, ${SEQ});
-    const op = ctrl[${OP}];
-    if (op === 0) return;
-    const a = ctrl.subarray(${ARGS});
-    const next = control + ${4 * NEXT};
-    if (op === ${POOL_OPS.matmul}) ex.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], scratch, next, parts);
-    else if (op === ${POOL_OPS.col2im}) ex.col2im(...a.subarray(0, 14), next);
-    else if (op === ${POOL_OPS.swap_outer}) ex.swap_outer(a[0], a[1], a[2], a[3], a[4], next, parts);
-    else if (op === ${POOL_OPS.pool}) ex.pool(...a.subarray(0, 15), scratch, next, parts);
-    else if (op === ${POOL_OPS.conv_gemm}) ex.conv_gemm(...a.subarray(0, 17), scratch, next, parts);
+    const kernel = ctrl[${KERNEL}];
+    if (kernel === 0) return;
+    kernels[kernel - 1](...ctrl.subarray(${ARGS}, ${ARGS} + ctrl[${ARGC}]), scratch, control + ${
+  4 * NEXT
+}, parts);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -136,50 +137,6 @@ function canBlock(): boolean {
   }
 }
 
-/**
- * What a pool needs of the kernels: each takes its tasks from the counter
- * at `next` until none is left (kernels.c).
- */
-export interface PoolKernels {
-  matmul(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    n: number,
-    k: number,
-    ta: number,
-    tb: number,
-    accumulate: number,
-    scratch: number,
-    next: number,
-    parts: number,
-  ): void;
-  col2im(...args: number[]): void;
-  swap_outer(
-    src: number,
-    a: number,
-    b: number,
-    p: number,
-    dst: number,
-    next: number,
-    parts: number,
-  ): void;
-  /**
-   * A pooling op over N·C planes: op (0 max, 1 max grad, 2 average, 3
-   * average grad), x, dy, out, planes, H, W, kh, kw, sh, sw, ph, pw, OH, OW,
-   * then the thread's scratch, the counter and the thread count.
-   */
-  pool(...args: number[]): void;
-  /**
-   * conv2d's implicit GEMMs: grad_weight (0: W · col(x) into a channel-major
-   * [O, N·OH·OW]; 1: dY' · col(x)ᵀ into dW), a, x, out, O, N, C, H, W, kh,
-   * kw, sh, sw, ph, pw, OH, OW, then the thread's scratch, the counter and
-   * the thread count.
-   */
-  conv_gemm(...args: number[]): void;
-}
-
 /** Workers sharing one memory, each computing its part of every call. */
 export class ThreadPool {
   /** Threads taking part in a call, the calling one included. */
@@ -189,10 +146,13 @@ export class ThreadPool {
   #control: number;
   #blocking = canBlock();
 
-  private constructor(workers: Thread[], ctrl: Int32Array, control: number) {
+  #kernels: Map<string, number>;
+
+  private constructor(workers: Thread[], ctrl: Int32Array, control: number, kernels: string[]) {
     this.#workers = workers;
     this.#ctrl = ctrl;
     this.#control = control;
+    this.#kernels = new Map(kernels.map((name, i) => [name, i + 1]));
     this.threads = workers.length + 1;
   }
 
@@ -221,21 +181,33 @@ export class ThreadPool {
       for (const w of workers) w.terminate();
       throw failed.reason;
     }
-    return new ThreadPool(workers, new Int32Array(memory.buffer, control, CONTROL_INTS), control);
+    const ctrl = new Int32Array(memory.buffer, control, CONTROL_INTS);
+    return new ThreadPool(workers, ctrl, control, functionExports(module));
   }
 
   /**
    * Runs a kernel on every thread: each, the caller included, takes tasks
    * until none is left.
    *
-   * @param op which kernel
-   * @param args its arguments before the task counter (see {@link PoolKernels})
+   * @param kernel the task-taking export's name (`backend/wasm/kernel.h`)
+   * @param args its integer arguments before `scratch, next, parts`
    * @param caller runs the caller's share, given the counter's byte offset and the thread count
    */
-  run(op: PoolOp, args: readonly number[], caller: (next: number, parts: number) => void): void {
+  run(
+    kernel: string,
+    args: readonly number[],
+    caller: (next: number, parts: number) => void,
+  ): void {
+    const index = this.#kernels.get(kernel);
+    if (index === undefined || ARGS + args.length > CONTROL_INTS) {
+      throw new Error(
+        `Cannot run wasm kernel ${kernel} on threads: no such export, or too many arguments`,
+      );
+    }
     const ctrl = this.#ctrl;
     ctrl.set(args, ARGS);
-    ctrl[OP] = POOL_OPS[op];
+    ctrl[ARGC] = args.length;
+    ctrl[KERNEL] = index;
     Atomics.store(ctrl, NEXT, 0);
     Atomics.store(ctrl, DONE, 0);
     Atomics.add(ctrl, SEQ, 1);
@@ -257,7 +229,7 @@ export class ThreadPool {
   /** Stops the workers. */
   stop(): void {
     const ctrl = this.#ctrl;
-    ctrl[OP] = 0;
+    ctrl[KERNEL] = 0;
     Atomics.add(ctrl, SEQ, 1);
     Atomics.notify(ctrl, SEQ);
     for (const w of this.#workers) w.terminate();

@@ -3,9 +3,9 @@
 // GEMM's tiles, every transpose, NaN and infinities where the reference
 // defines them.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { OpAttrs, OpName } from "../../op_name.ts";
+import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import { Rng } from "../../random.ts";
-import { type DType, type OutSpec, type Shape, SHAPE_RULES, sizeOf } from "../../shape.ts";
+import { type DType, type OutSpec, type Shape, sizeOf } from "../../shape.ts";
 import { assertClose } from "../../testing/assert.ts";
 import { CpuBackend } from "../cpu/cpu_backend.ts";
 import type { KernelInput, TypedArray } from "../backend.ts";
@@ -19,6 +19,7 @@ import {
   POOL_CASES,
   type PoolCase,
 } from "../../testing/kernel_check.ts";
+import { opDefinition, OPS } from "../../ops/registry.ts";
 
 const cpu = new CpuBackend();
 const rng = new Rng(7);
@@ -41,7 +42,7 @@ async function runOn<S, P extends OpName>(
     shape: x.shape,
     dtype: (x.data instanceof Int32Array ? "int32" : "float32") as DType,
   }));
-  const out = SHAPE_RULES[op](specs.map((s) => s.shape), specs.map((s) => s.dtype), attrs);
+  const out = opDefinition(op).shape(specs.map((s) => s.shape), specs.map((s) => s.dtype), attrs);
   const handles = inputs.map((x) => backend.upload(x.data));
   const result = backend.run(
     op,
@@ -132,7 +133,7 @@ for (const threads of [1, 2]) {
         for (const x of [randn(shape), ties, special]) {
           await check(wasm, "max_pool2d", [x], attrs, { atol: 0, rtol: 0 });
           await check(wasm, "avg_pool2d", [x], attrs, { atol: 0, rtol: 0 });
-          const out = SHAPE_RULES.max_pool2d([shape], ["float32"], attrs).shape;
+          const out = OPS.max_pool2d.shape([shape], ["float32"], attrs).shape;
           const dy = randn(out);
           await check(wasm, "max_pool2d_grad", [x, dy], attrs, { atol: 0, rtol: 0 });
           await check(wasm, "avg_pool2d_grad", [dy], { ...attrs, inputHW: [shape[2], shape[3]] }, {

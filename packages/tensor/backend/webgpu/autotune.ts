@@ -11,11 +11,11 @@
  * @module
  */
 import { Rng } from "../../random.ts";
-import { SHAPE_RULES, sizeOf } from "../../shape.ts";
+import { sizeOf } from "../../shape.ts";
 import type { Backend } from "../backend.ts";
 import type { WebGpuImplementation } from "./adapter.ts";
 import type { GpuStorage } from "./buffer_pool.ts";
-import { KERNEL_VARIANTS } from "./kernels.ts";
+import { KERNEL_VARIANTS, OPS } from "../../ops/registry.ts";
 
 /**
  * Variants measured per adapter in this process, keyed by implementation and
@@ -76,7 +76,7 @@ export async function measureVariants(
       shape,
       dtype: "float32" as const,
     }));
-    const spec = SHAPE_RULES[set.op](set.shapes, inputs.map(() => "float32"), set.attrs as never);
+    const spec = OPS[set.op].shape(set.shapes, inputs.map(() => "float32"), set.attrs as never);
     /** Milliseconds per call, over `calls` calls and one read. */
     const perCall = async (calls: number): Promise<number> => {
       const start = performance.now();

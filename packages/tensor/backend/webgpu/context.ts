@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../op_name.ts";
+import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import type { DType, Shape } from "../../shape.ts";
 
 /** A GPU kernel input: a buffer at least as large as the shape needs. */

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { OP_NAMES } from "../../op_name.ts";
+import { OP_NAMES } from "../../ops/registry.ts";
 
 /**
  * The errors of one device: the first one recorded (preferring one whose op is

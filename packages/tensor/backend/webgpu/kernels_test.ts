@@ -17,14 +17,14 @@ import {
   matmulCases,
   RandomInputs,
 } from "../../testing/kernel_check.ts";
-import type { OpAttrs, OpName } from "../../op_name.ts";
+import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import type { Shape } from "../../shape.ts";
 import { Rng } from "../../random.ts";
 import type { Tolerance } from "../../testing/assert.ts";
 import { type GpuStorage, poolSize, type WebGpuBackend } from "./webgpu_backend.ts";
 import { GPU_DEVICES, type GpuTestDevice } from "../../testing/devices.ts";
 import type { GpuKernel } from "./context.ts";
-import { CONV_VARIANTS, MATMUL_VARIANTS } from "./kernels.ts";
+import { CONV_VARIANTS, MATMUL_VARIANTS } from "../../ops/registry.ts";
 
 const random = new RandomInputs(1);
 const randn = (shape: Shape) => random.randn(shape);

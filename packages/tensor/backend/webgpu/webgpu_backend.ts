@@ -1,6 +1,6 @@
 /**
- * The WebGPU backend: every op runs as a WGSL compute kernel from
- * {@link WEBGPU_KERNELS}, recorded into one open command encoder and submitted
+ * The WebGPU backend: every op runs as its WGSL compute kernel (the `webgpu`
+ * part of its definition, `ops/registry.ts`), recorded into one open command encoder and submitted
  * in batches.
  *
  * Runtime design, for speed on a real GPU, one part per concern:
@@ -19,7 +19,7 @@
  *   `read` or `flush`; a read after the device is lost rejects instead of
  *   hanging.
  * - `autotune.ts`: ops with several kernel variants (matmul, the convs: see
- *   `KERNEL_VARIANTS` in `kernels.ts`) are measured once per adapter when the first
+ *   `KERNEL_VARIANTS` in `ops/registry.ts`) are measured once per adapter when the first
  *   backend is created, and the fastest variant is used from then on.
  *
  * This class composes them behind the {@link Backend} interface and gives the
@@ -27,11 +27,11 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../op_name.ts";
+import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import { type DType, type OutSpec, sizeOf } from "../../shape.ts";
 import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts";
 import type { Dispatch, GpuContext, GpuKernel, GpuKernelTable, TextureCopy } from "./context.ts";
-import { WEBGPU_KERNELS } from "./kernels.ts";
+import { opDefinition } from "../../ops/registry.ts";
 import { requestAdapter, type WebGpuImplementation } from "./adapter.ts";
 import { measureVariants, tunedVariants, variantsInUse } from "./autotune.ts";
 import { BufferPool, type GpuStorage, poolSize } from "./buffer_pool.ts";
@@ -62,7 +62,7 @@ export interface WebGpuOptions {
   maxBindGroups?: number;
   /**
    * Kernel variants to use, by op (e.g. `{ matmul: "tiled" }`), instead of
-   * measuring; see `KERNEL_VARIANTS` in `kernels.ts`.
+   * measuring; see `KERNEL_VARIANTS` in `ops/registry.ts`.
    */
   variants?: Record<string, string>;
   /**
@@ -111,7 +111,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   /** What the adapter says about itself (vendor, architecture, description). */
   readonly adapterInfo: GPUAdapterInfo;
 
-  #kernels: GpuKernelTable;
+  #kernels: Partial<GpuKernelTable>;
   #variants: Record<string, string> = {};
   #errors: DeviceErrors;
   #buffers: BufferPool;
@@ -126,7 +126,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     this.implementation = options.implementation ?? "deno";
     this.device = device;
     this.adapterInfo = info;
-    this.#kernels = { ...WEBGPU_KERNELS, ...options.kernels } as GpuKernelTable;
+    this.#kernels = { ...options.kernels };
     const errors = this.#errors = new DeviceErrors(device);
     this.#buffers = new BufferPool(device);
     this.#textures = new TexturePool(device);
@@ -261,7 +261,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   ): GpuStorage {
     this.#errors.throwIfFailed();
     const storage = this.#buffers.alloc(sizeOf(out.shape) * 4, op);
-    const kernel = this.#kernels[op] as GpuKernel<P>;
+    const kernel = (this.#kernels[op] ?? opDefinition(op).webgpu) as GpuKernel<P>;
     this.#errors.op = op;
     try {
       kernel(

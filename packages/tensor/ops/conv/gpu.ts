@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { OpAttrs } from "../../op_name.ts";
+import type { OpAttrs } from "../op_name.ts";
 import type { Shape } from "../../shape.ts";
 import {
   type GpuContext,

@@ -5,12 +5,11 @@
  * @module
  */
 import { type GradRule, notDifferentiable } from "../../autograd/vjp.ts";
-import { apply } from "../_apply.ts";
 import type { ConvOpAttrs } from "./primitives.ts";
 
 /** The vector-Jacobian product of each convolution primitive. */
 export const CONV_GRADS: { [P in keyof ConvOpAttrs]: GradRule<P> } = {
-  conv2d: (dy, { inputs: [x, w], attrs, needs }) => [
+  conv2d: (dy, { inputs: [x, w], attrs, needs, apply }) => [
     needs[0]
       ? apply("conv2d_grad_input", [dy, w], { ...attrs, inputHW: [x.shape[2], x.shape[3]] })
       : null,

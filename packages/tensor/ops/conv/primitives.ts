@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { expect4d, expectFloat32, type ShapeFn, showShape, windowOut } from "../../dims.ts";
+import { expect4d, expectFloat32, type ShapeFn, showShape, windowOut } from "../../shape.ts";
 
 /** Attributes of a 2-D convolution (NCHW input, OIHW weight, groups 1). */
 export interface ConvAttrs {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { OpAttrs } from "../../op_name.ts";
+import type { OpAttrs } from "../op_name.ts";
 import { broadcastStrides, sizeOf } from "../../shape.ts";
 import type { GpuKernel, GpuKernelTable } from "../../backend/webgpu/context.ts";
 import { collapse, dims, threads1d, WG } from "../../backend/webgpu/launch.ts";

@@ -12,7 +12,7 @@ import {
   type Shape,
   type ShapeFn,
   showShape,
-} from "../../dims.ts";
+} from "../../shape.ts";
 
 /** Attributes of each elementwise primitive, by name. */
 export interface ElementwiseAttrs {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type DType, type Shape, type ShapeFn, showShape } from "../../dims.ts";
+import { type DType, type Shape, type ShapeFn, showShape } from "../../shape.ts";
 
 /** Attributes of each loss primitive, by name. */
 export interface LossAttrs {

@@ -4,14 +4,13 @@
  * @module
  */
 import type { GradRule } from "../../autograd/vjp.ts";
-import { apply } from "../_apply.ts";
 import type { MatmulAttrs } from "./primitives.ts";
 
 /** The vector-Jacobian product of matmul. */
 export const MATMUL_GRADS: { [P in keyof MatmulAttrs]: GradRule<P> } = {
   // With C = op(A)·op(B): ∂op(A) = dy·op(B)ᵀ and ∂op(B) = op(A)ᵀ·dy, then transposed
   // back to A's and B's storage layouts — all through matmul flags, never copies.
-  matmul: (dy, { inputs: [a, b], attrs: { transA, transB }, needs }) => [
+  matmul: (dy, { inputs: [a, b], attrs: { transA, transB }, needs, apply }) => [
     !needs[0]
       ? null
       : transA

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { expectFloat32, type ShapeFn, showShape } from "../../dims.ts";
+import { expectFloat32, type ShapeFn, showShape } from "../../shape.ts";
 
 /** Attributes of the matmul primitive. */
 export interface MatmulAttrs {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { broadcastShapes, type ShapeFn, showShape } from "../../dims.ts";
+import { broadcastShapes, type ShapeFn, showShape } from "../../shape.ts";
 
 /** Attributes of each data-movement primitive, by name. */
 export interface MiscAttrs {

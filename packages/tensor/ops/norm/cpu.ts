@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { sizeOf } from "../../dims.ts";
+import { sizeOf } from "../../shape.ts";
 import type { CpuInput, CpuKernel, CpuOutput } from "../../backend/cpu/kernel.ts";
 import type { NormAttrs } from "./primitives.ts";
 

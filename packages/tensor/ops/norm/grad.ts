@@ -4,7 +4,6 @@
  * @module
  */
 import { type GradRule, notDifferentiable } from "../../autograd/vjp.ts";
-import { apply } from "../_apply.ts";
 import type { NormAttrs } from "./primitives.ts";
 
 /** The vector-Jacobian product of each batch-norm primitive. */
@@ -12,7 +11,7 @@ export const NORM_GRADS: { [P in keyof NormAttrs]: GradRule<P> } = {
   // Only x gets a gradient: stats are bn_stats(x), and batch_norm_grad is the
   // whole gradient through them.
   bn_stats: notDifferentiable("computed under noGrad; batch_norm's rule covers it"),
-  batch_norm: (dy, { inputs: [x, stats], attrs }) => [
+  batch_norm: (dy, { inputs: [x, stats], attrs, apply }) => [
     apply("batch_norm_grad", [dy, x, stats], attrs),
     null,
   ],

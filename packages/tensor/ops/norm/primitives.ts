@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { expectFloat32, type Shape, type ShapeFn, showShape } from "../../dims.ts";
+import { expectFloat32, type Shape, type ShapeFn, showShape } from "../../shape.ts";
 
 /** Attributes of each batch-norm primitive, by name. */
 export interface NormAttrs {

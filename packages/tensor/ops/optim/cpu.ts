@@ -4,7 +4,7 @@
  * @module
  */
 import type { CpuInput, CpuKernel, CpuOutput } from "../../backend/cpu/kernel.ts";
-import { sizeOf } from "../../dims.ts";
+import { sizeOf } from "../../shape.ts";
 import { nanToNumber } from "../elementwise/cpu.ts";
 import type { OptimAttrs } from "./primitives.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { expectFloat32, type ShapeFn, showShape, sizeOf } from "../../dims.ts";
+import { expectFloat32, type ShapeFn, showShape, sizeOf } from "../../shape.ts";
 
 /** Attributes of each optimizer primitive, by name. */
 export interface OptimAttrs {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { OpAttrs } from "../../op_name.ts";
+import type { OpAttrs } from "../op_name.ts";
 import { sizeOf } from "../../shape.ts";
 import type { GpuKernel, GpuKernelTable } from "../../backend/webgpu/context.ts";
 import { threads1d, WG } from "../../backend/webgpu/launch.ts";

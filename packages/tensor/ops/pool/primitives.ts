@@ -12,7 +12,7 @@ import {
   type ShapeFn,
   showShape,
   windowOut,
-} from "../../dims.ts";
+} from "../../shape.ts";
 
 /** Attributes of a 2-D pooling window. */
 export interface PoolAttrs {

@@ -10,7 +10,7 @@ import {
   type OutSpec,
   type Shape,
   type ShapeFn,
-} from "../../dims.ts";
+} from "../../shape.ts";
 
 /** Attributes of each reduction primitive, by name. */
 export interface ReduceAttrs {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { normalizeAxes, sizeOf } from "../../dims.ts";
+import { normalizeAxes, sizeOf } from "../../shape.ts";
 import { noGrad, type Tensor } from "../../tensor.ts";
 import { apply } from "../_apply.ts";
 import { add, affine, exp, log, sub } from "../elementwise/elementwise.ts";
