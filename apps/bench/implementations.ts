@@ -22,50 +22,13 @@ import {
 } from "@agd/tensor";
 import { chooseImplementation } from "./backend.ts";
 import { plan, type PlannedStep } from "./plan.ts";
-import { adapterName, implementationsMarkdown } from "./report.ts";
+import {
+  type ImplementationRow,
+  implementationsMarkdown,
+  type ImplementationsReport,
+} from "./implementations_report.ts";
+import { adapterName } from "./report.ts";
 import { benchTrainStep, type TrainResult } from "./training.ts";
-
-/** One implementation's best measurement of one step. */
-export interface ImplementationResult {
-  /** What its adapter says it is (each implementation names the same adapter its own way). */
-  adapter: string;
-  /** Whether that adapter is a software (fallback) one. */
-  software: boolean;
-  /** Samples per second of wall time (best round). */
-  samplesPerSec: number;
-  /** Wall milliseconds per step. */
-  wallMs: number;
-  /** Milliseconds per step the JS thread spent issuing it. */
-  encodeMs: number;
-  /** Compute dispatches per step. */
-  dispatches?: number;
-  /** η of step 1 (both implementations run the same step: equal to rounding). */
-  eta: number;
-}
-
-/** One step on both implementations. */
-export interface ImplementationRow {
-  /** The step's label, e.g. `fcn d8 w256 mnist`. */
-  name: string;
-  /** Samples per step. */
-  batch: number;
-  /** Per implementation: its figures, or why it did not run. */
-  results: Partial<Record<WebGpuImplementation, ImplementationResult>>;
-  /** Per implementation that failed: the child's last error line. */
-  failures: Partial<Record<WebGpuImplementation, string>>;
-  /** Dawn's samples/s ÷ Deno's (above 1: Dawn is faster), when both ran. */
-  dawnOverDeno?: number;
-}
-
-/** What {@link benchImplementations} measured. */
-export interface ImplementationsReport {
-  /** The Vulkan driver they ran on, in words. */
-  driver: string;
-  /** Alternating rounds; the best of each implementation is kept. */
-  rounds: number;
-  /** One row per step. */
-  rows: ImplementationRow[];
-}
 
 /** Options of {@link benchImplementations}. */
 export interface ImplementationsOptions {

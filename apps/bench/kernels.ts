@@ -121,7 +121,7 @@ async function timeOp<P extends OpName>(
     const t = await timeRepeated(
       () => {
         if (last !== undefined) backend.release(last);
-        last = backend.run(op, inputs, attrs, out);
+        last = backend.run(opDefinition(op), inputs, attrs, out);
       },
       async () => void await backend.read(last, "float32", 1),
       options,

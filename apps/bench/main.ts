@@ -36,7 +36,7 @@ export type {
   ImplementationResult,
   ImplementationRow,
   ImplementationsReport,
-} from "./implementations.ts";
+} from "./implementations_report.ts";
 export type { KernelResult } from "./kernels.ts";
 export type { JaxDevice } from "./peer_jax.ts";
 export type { Outcome, TorchResnetResult } from "./peer_torch.ts";

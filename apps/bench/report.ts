@@ -8,7 +8,8 @@
 import type { AllreduceBench } from "@agd/distributed/bench";
 import type { DataResult } from "./data.ts";
 import type { GainRow } from "./gains.ts";
-import type { ImplementationsReport } from "./implementations.ts";
+import { mib, num, table } from "./_markdown.ts";
+import { implementationsMarkdown, type ImplementationsReport } from "./implementations_report.ts";
 import type { Resnet18PeerReport } from "./resnet_peer.ts";
 import type { KernelResult } from "./kernels.ts";
 import type { Outcome, TorchResnetResult } from "./peer_torch.ts";
@@ -186,23 +187,6 @@ export function adapterName(info: GPUAdapterInfo): string {
  */
 export function slugify(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "unknown";
-}
-
-function num(x: number | undefined, digits = 1): string {
-  if (x === undefined || !Number.isFinite(x)) return "–";
-  return x.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
-function mib(bytes: number | undefined): string {
-  return bytes === undefined ? "–" : num(bytes / 2 ** 20, 1);
-}
-
-function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
 function ratio(r: number | undefined, ours: boolean): string {
@@ -499,44 +483,6 @@ export function toMarkdown(report: BenchReport): string {
   }
   for (const e of report.errors) parts.push(`**${e.section} failed:** ${e.error}`);
   return parts.join("\n\n") + "\n";
-}
-
-/**
- * The Deno-vs-Dawn table: the same step on both WebGPU implementations.
- *
- * @param r what benchImplementations measured
- * @returns a heading line and a Markdown table
- */
-export function implementationsMarkdown(r: ImplementationsReport): string {
-  const cell = (row: ImplementationsReport["rows"][number], i: "deno" | "dawn") => {
-    const x = row.results[i];
-    return x
-      ? `${num(x.samplesPerSec, x.samplesPerSec < 100 ? 2 : 0)}`
-      : `failed: ${row.failures[i] ?? "–"}`;
-  };
-  return `**WebGPU implementations** (the same step on each, on ${r.driver}; ` +
-    `a process per measurement, ${r.rounds} alternating round(s), best kept)\n\n` +
-    table(
-      [
-        "step",
-        "batch",
-        "Deno (wgpu) samples/s",
-        "Dawn samples/s",
-        "Dawn ÷ Deno (speed)",
-        "η step 1 Deno / Dawn",
-      ],
-      r.rows.map((row) => [
-        row.name,
-        String(row.batch),
-        cell(row, "deno"),
-        cell(row, "dawn"),
-        row.dawnOverDeno === undefined ? "–" : `${num(row.dawnOverDeno, 2)}×`,
-        [row.results.deno?.eta, row.results.dawn?.eta].map((
-          e,
-        ) => (e === undefined ? "–" : num(e, 6)))
-          .join(" / "),
-      ]),
-    );
 }
 
 /** The CIFAR ResNet-18 table: our backends and PyTorch CPU, the same step. */

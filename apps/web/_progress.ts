@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { EpochMetrics } from "../cli/plot.ts";
-import type { StatValues } from "../cli/step_stats.ts";
+import type { EpochMetrics } from "@agd/cli/plot";
+import type { StatValues } from "@agd/cli/step_stats";
 
 /** One read of the running statistics: the curves' points. */
 export interface ProgressPoint {

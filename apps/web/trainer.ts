@@ -31,7 +31,7 @@ import {
 import { ArrayDataset, createLoader, type DatasetInfo } from "@agd/datasets/memory";
 import { createModel, type Module } from "@agd/models";
 import { mseLoss, tensor, useWasm, useWebGPU } from "@agd/tensor";
-import { StepStats } from "../cli/step_stats.ts";
+import { StepStats } from "@agd/cli/step_stats";
 import { firstSamples, type IdxData } from "./_idx_data.ts";
 import { evaluateModel, normalizeImages, predictImages, type Predictions } from "./_inference.ts";
 import { checkpointFile, onnxFile, type RunInfo } from "./_model_files.ts";

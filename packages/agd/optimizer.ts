@@ -98,6 +98,15 @@ export function stateBytes(state: OptimizerState): number {
  * Frees an optimizer state's tensors (when a run ends without another step).
  *
  * @param state the state; unusable afterwards
+ * @example
+ * ```ts
+ * import { Adam, disposeState, stateBytes } from "@agd/agd";
+ * import { zeros } from "@agd/tensor";
+ * const w = { name: "w", value: zeros([2, 3]), layer: { fanOut: 2, fanIn: 3, kernel: [1, 1] as const } };
+ * const state = new Adam({ lr: 1e-3 }).init([w]);
+ * console.log(stateBytes(state)); // 48 (two moments of 6 floats)
+ * disposeState(state);
+ * ```
  */
 export function disposeState(state: OptimizerState): void {
   for (const t of state.tensors.values()) t.dispose();
@@ -303,7 +312,23 @@ function constant(value: number, params: ParamRef[]): Tensor {
   return affine(zeros([1], { backend: params[0].value.backend }), { add: value });
 }
 
-/** Stochastic gradient descent with optional momentum (PyTorch's update rule). */
+/**
+ * Stochastic gradient descent with optional momentum (PyTorch's update rule).
+ *
+ * @example
+ * ```ts
+ * import { Sgd } from "@agd/agd";
+ * import { backward, matmul, mean, square, tensor } from "@agd/tensor";
+ * const w = { name: "w", value: tensor([1, 0, 0, 1], { shape: [2, 2], requiresGrad: true }),
+ *   layer: { fanOut: 2, fanIn: 2, kernel: [1, 1] as const } };
+ * // The gradient of mean((x·W)²) for x = [1, 2] is [[1, 2], [2, 4]].
+ * backward(mean(square(matmul(tensor([1, 2], { shape: [1, 2] }), w.value))));
+ * const sgd = new Sgd({ lr: 0.1 });
+ * const { eta, state } = sgd.update([w], sgd.init([w]));
+ * console.log(Array.from(await w.value.data(), (v) => +v.toFixed(3))); // [0.9, -0.2, -0.2, 0.6]
+ * console.log((await eta.item()).toFixed(2), state.step); // 0.10 1
+ * ```
+ */
 export class Sgd implements Optimizer {
   /** Always `sgd`. */
   readonly name = "sgd";
@@ -365,7 +390,23 @@ export interface AdamOptions {
   eps?: number;
 }
 
-/** Adam (Kingma & Ba), with PyTorch's bias-corrected update. */
+/**
+ * Adam (Kingma & Ba), with PyTorch's bias-corrected update.
+ *
+ * @example
+ * ```ts
+ * import { Adam } from "@agd/agd";
+ * import { backward, matmul, mean, square, tensor } from "@agd/tensor";
+ * const w = { name: "w", value: tensor([1, 0, 0, 1], { shape: [2, 2], requiresGrad: true }),
+ *   layer: { fanOut: 2, fanIn: 2, kernel: [1, 1] as const } };
+ * backward(mean(square(matmul(tensor([1, 2], { shape: [1, 2] }), w.value))));
+ * const adam = new Adam({ lr: 0.1 });
+ * const { state } = adam.update([w], adam.init([w]));
+ * // Adam's first step moves every weight by lr against its gradient's sign.
+ * console.log(Array.from(await w.value.data(), (v) => +v.toFixed(3))); // [0.9, -0.1, -0.1, 0.9]
+ * console.log([...state.tensors.keys()]); // ["w.m", "w.v"]
+ * ```
+ */
 export class Adam implements Optimizer {
   /** Always `adam`. */
   readonly name = "adam";

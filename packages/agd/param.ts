@@ -27,12 +27,40 @@ export interface ParamRef {
   readonly layer?: LayerShape;
 }
 
-/** AGD's per-layer scale s = √(d_out / d_in) / √(kh·kw) (SPEC "The optimizer"). */
+/**
+ * AGD's per-layer scale s = √(d_out / d_in) / √(kh·kw) (SPEC "The optimizer").
+ *
+ * @param layer the layer's fan-out, fan-in and kernel
+ * @returns s
+ * @example
+ * ```ts
+ * import { agdScale } from "@agd/agd";
+ * console.log(agdScale({ fanOut: 64, fanIn: 16, kernel: [3, 3] })); // 0.6666666666666666 (√4 / 3)
+ * ```
+ */
 export function agdScale(layer: LayerShape): number {
   return Math.sqrt(layer.fanOut / layer.fanIn) / Math.sqrt(layer.kernel[0] * layer.kernel[1]);
 }
 
-/** Checks that a parameter is a weight AGD can handle, with a clear error naming it. */
+/**
+ * Checks that a parameter is a weight AGD can handle, with a clear error naming it.
+ *
+ * @param p the parameter
+ * @returns its layer metadata
+ * @throws {Error} when it declares no layer (a bias) or its shape disagrees with its layer
+ * @example
+ * ```ts
+ * import { requireLayer } from "@agd/agd";
+ * import { zeros } from "@agd/tensor";
+ * const weight = { name: "fc.weight", value: zeros([2, 3]), layer: { fanOut: 2, fanIn: 3, kernel: [1, 1] as const } };
+ * console.log(requireLayer(weight).fanIn); // 3
+ * try {
+ *   requireLayer({ name: "fc.bias", value: zeros([2]) });
+ * } catch (e) {
+ *   console.log((e as Error).message); // Cannot use AGD on parameter "fc.bias" of shape [2]: …
+ * }
+ * ```
+ */
 export function requireLayer(p: ParamRef): LayerShape {
   if (!p.layer || p.value.shape.length < 2) {
     throw new Error(

@@ -69,6 +69,26 @@ export interface StepStats {
  * @param setup forward pass, loss, weights and optimizer, with `stats: false`
  * @param input the batch, the optimizer state and the gradient hook
  * @returns η (the caller disposes it) and the next optimizer state
+ * @example
+ * ```ts
+ * import { createModel } from "@agd/models";
+ * import { mseLoss, Rng, tensor } from "@agd/tensor";
+ * import { Agd, agdInit, trainStep } from "@agd/agd";
+ * const rng = new Rng(0);
+ * const x = tensor(rng.uniforms(8 * 28 * 28), { shape: [8, 1, 28, 28] });
+ * const y = tensor(Int32Array.from({ length: 8 }, (_, i) => i % 10));
+ * const model = createModel("fcn", "mnist", { depth: 3, width: 16 });
+ * const params = model.parameters();
+ * agdInit(params, { seed: 0 });
+ * const optimizer = new Agd();
+ * const forward = (t: typeof x) => model.forward(t);
+ * const step = await trainStep({ forward, loss: mseLoss, params, optimizer, stats: false }, {
+ *   x,
+ *   y,
+ *   state: optimizer.init(params),
+ * });
+ * console.log(step.state.step, (await step.eta.item()) > 0, "lossSum" in step); // 1 true false
+ * ```
  */
 export function trainStep(
   setup: TrainSetup & { stats: false },

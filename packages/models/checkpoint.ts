@@ -23,7 +23,20 @@ export type CheckpointMetadata = Record<string, string | number>;
 /** Extra tensors saved beside the model's (e.g. optimizer state), by name. */
 export type ExtraTensors = Map<string, Tensor>;
 
-/** The model's state dict as safetensors entries (parameters, buffers, counters). */
+/**
+ * The model's state dict as safetensors entries (parameters, buffers, counters).
+ *
+ * @param model the network
+ * @returns its tensors by state-dict name, in state-dict order
+ * @example
+ * ```ts
+ * import { createModel, stateDict } from "@agd/models";
+ * const state = await stateDict(createModel("fcn", "mnist", { depth: 2, width: 4 }));
+ * for (const [name, t] of state) console.log(name, t.dtype, t.shape);
+ * // initial.weight F32 [4, 784]
+ * // final.weight F32 [10, 4]
+ * ```
+ */
 export async function stateDict(model: Module): Promise<Map<string, SafeTensor>> {
   const out = new Map<string, SafeTensor>();
   for (const { name, value } of [...model.parameters(), ...model.buffers()]) {
@@ -42,6 +55,22 @@ export async function stateDict(model: Module): Promise<Map<string, SafeTensor>>
 /**
  * Saves parameters, buffers and counters of `model` (plus `extra` tensors and
  * `metadata`) to `path`, atomically.
+ *
+ * @param path the safetensors file to write
+ * @param model the network
+ * @param options metadata (stored as strings) and extra tensors (e.g. optimizer state)
+ * @example
+ * ```ts
+ * import { createModel, saveCheckpoint } from "@agd/models";
+ * import { readSafetensors } from "@agd/tensor";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await saveCheckpoint(path, createModel("fcn", "mnist", { depth: 2, width: 4 }), {
+ *   metadata: { epoch: 3 },
+ * });
+ * const { tensors, metadata } = await readSafetensors(path);
+ * console.log(tensors.get("initial.weight")!.shape, metadata); // [4, 784] { epoch: "3" }
+ * await Deno.remove(path);
+ * ```
  */
 export async function saveCheckpoint(
   path: string,
@@ -75,6 +104,26 @@ export interface LoadedCheckpoint {
  * present with the right shape; a missing or mis-shaped tensor is an error
  * naming it and both shapes. Names with an `extraPrefix` are returned, others
  * that the model lacks are an error (strict, like PyTorch's load_state_dict).
+ *
+ * @param path the safetensors file to read
+ * @param model the network whose values are replaced, on its own device
+ * @param options the prefix of the file's extra tensors to return
+ * @returns the file's metadata and its extra tensors
+ * @example
+ * ```ts
+ * import { createModel, loadCheckpoint, saveCheckpoint } from "@agd/models";
+ * import { tensor } from "@agd/tensor";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * const trained = createModel("fcn", "mnist", { depth: 2, width: 4, seed: 1 });
+ * const extra = new Map([["optimizer.step", tensor([5])]]);
+ * await saveCheckpoint(path, trained, { metadata: { epoch: 3 }, extra });
+ * const model = createModel("fcn", "mnist", { depth: 2, width: 4, seed: 2 });
+ * const loaded = await loadCheckpoint(path, model, { extraPrefix: "optimizer." });
+ * console.log(loaded.metadata.epoch, [...loaded.extra.keys()]); // 3 ["optimizer.step"]
+ * const [a, b] = [trained, model].map((m) => m.parameters()[0].value.data());
+ * console.log((await a).join() === (await b).join()); // true
+ * await Deno.remove(path);
+ * ```
  */
 export async function loadCheckpoint(
   path: string,

@@ -21,7 +21,18 @@ export interface FcnOptions {
   classes: number;
 }
 
-/** Bias-free MLP with names `initial`, `layers.i`, `final` as the reference. */
+/**
+ * Bias-free MLP with names `initial`, `layers.i`, `final` as the reference.
+ *
+ * @example
+ * ```ts
+ * import { Fcn } from "@agd/models";
+ * import { Rng, zeros } from "@agd/tensor";
+ * const fcn = new Fcn({ depth: 3, width: 16, inputSize: 784, classes: 10 }, { rng: new Rng(0) });
+ * console.log(fcn.parameters().map((p) => p.name)); // ["initial.weight", "layers.0.weight", "final.weight"]
+ * console.log(fcn.forward(zeros([2, 1, 28, 28])).shape); // [2, 10]
+ * ```
+ */
 export class Fcn extends Module {
   /** First layer. */
   readonly initial: Linear;

@@ -9,7 +9,17 @@
 import type { LayerShape, ParamRef } from "@agd/agd";
 import type { Tensor } from "@agd/tensor";
 
-/** A trainable weight with its state-dict name and layer metadata. */
+/**
+ * A trainable weight with its state-dict name and layer metadata.
+ *
+ * @example
+ * ```ts
+ * import { Parameter } from "@agd/models";
+ * import { zeros } from "@agd/tensor";
+ * const p = new Parameter(zeros([4, 3]), { fanOut: 4, fanIn: 3, kernel: [1, 1] });
+ * console.log(p.name, p.value.shape, p.layer.fanIn); // weight [4, 3] 3
+ * ```
+ */
 export class Parameter implements ParamRef {
   /** Full state-dict name (assigned when the model's parameters are listed). */
   name: string;

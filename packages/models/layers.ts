@@ -36,7 +36,18 @@ function defaultInit(shape: number[], fanIn: number, ctx: LayerContext): Paramet
   });
 }
 
-/** y = x·Wᵀ, no bias. Weight `[out, in]`. */
+/**
+ * y = x·Wᵀ, no bias. Weight `[out, in]`.
+ *
+ * @example
+ * ```ts
+ * import { Linear } from "@agd/models";
+ * import { Rng, zeros } from "@agd/tensor";
+ * const fc = new Linear(3, 2, { rng: new Rng(0) });
+ * console.log(fc.weight.value.shape, fc.weight.layer); // [2, 3] { fanOut: 2, fanIn: 3, kernel: [1, 1] }
+ * console.log(fc.forward(zeros([5, 3])).shape); // [5, 2]
+ * ```
+ */
 export class Linear extends Module {
   /** The weight [out, in]. */
   readonly weight: Parameter;
@@ -78,7 +89,18 @@ export interface Conv2dOptions {
   padding?: number;
 }
 
-/** 2-D convolution, no bias. Weight `[out, in, k, k]`. */
+/**
+ * 2-D convolution, no bias. Weight `[out, in, k, k]`.
+ *
+ * @example
+ * ```ts
+ * import { Conv2d } from "@agd/models";
+ * import { Rng, zeros } from "@agd/tensor";
+ * const conv = new Conv2d(3, 8, { kernel: 3, stride: 2, padding: 1, rng: new Rng(0) });
+ * console.log(conv.weight.value.shape); // [8, 3, 3, 3]
+ * console.log(conv.forward(zeros([1, 3, 8, 8])).shape); // [1, 8, 4, 4]
+ * ```
+ */
 export class Conv2d extends Module {
   /** The weight [out, in, k, k]. */
   readonly weight: Parameter;
@@ -116,7 +138,20 @@ export class Conv2d extends Module {
   }
 }
 
-/** BatchNorm2d(affine=False): momentum 0.1, eps 1e-5, as PyTorch. */
+/**
+ * BatchNorm2d(affine=False): momentum 0.1, eps 1e-5, as PyTorch.
+ *
+ * @example
+ * ```ts
+ * import { BatchNorm2d } from "@agd/models";
+ * import { Rng, tensor } from "@agd/tensor";
+ * const bn = new BatchNorm2d(2, { rng: new Rng(0) });
+ * // Two samples of two channels of 1×2 pixels: channel means 3.5 and 5.5.
+ * bn.forward(tensor([1, 2, 3, 4, 5, 6, 7, 8], { shape: [2, 2, 1, 2] }));
+ * const mean = await bn.runningMean.value.data();
+ * console.log(Array.from(mean, (m) => m.toFixed(2)), bn.numBatchesTracked.count); // ["0.35", "0.55"] 1
+ * ```
+ */
 export class BatchNorm2d extends Module implements BatchNormState {
   /** Momentum of the running statistics. */
   readonly momentum = 0.1;
@@ -157,7 +192,16 @@ export class BatchNorm2d extends Module implements BatchNormState {
   }
 }
 
-/** max(x, 0). */
+/**
+ * max(x, 0).
+ *
+ * @example
+ * ```ts
+ * import { ReLU } from "@agd/models";
+ * import { tensor } from "@agd/tensor";
+ * console.log(await new ReLU().forward(tensor([-1, 2])).data()); // Float32Array [0, 2]
+ * ```
+ */
 export class ReLU extends Module {
   /** relu(x). */
   call<T>(ops: LayerOps<T>, x: T): T {
@@ -165,7 +209,17 @@ export class ReLU extends Module {
   }
 }
 
-/** Max pooling with a square window. */
+/**
+ * Max pooling with a square window.
+ *
+ * @example
+ * ```ts
+ * import { MaxPool2d } from "@agd/models";
+ * import { tensor } from "@agd/tensor";
+ * const pooled = new MaxPool2d({ kernel: 2 }).forward(tensor([1, 2, 3, 4], { shape: [1, 1, 2, 2] }));
+ * console.log(pooled.shape, await pooled.data()); // [1, 1, 1, 1] Float32Array [4]
+ * ```
+ */
 export class MaxPool2d extends Module {
   readonly #options: Pool2dOptions;
 
@@ -187,7 +241,19 @@ export class MaxPool2d extends Module {
   }
 }
 
-/** A chain of modules named "0", "1", … like nn.Sequential. */
+/**
+ * A chain of modules named "0", "1", … like nn.Sequential.
+ *
+ * @example
+ * ```ts
+ * import { Linear, ReLU, Sequential } from "@agd/models";
+ * import { Rng, zeros } from "@agd/tensor";
+ * const rng = new Rng(0);
+ * const mlp = new Sequential([new Linear(4, 8, { rng }), new ReLU(), new Linear(8, 2, { rng })]);
+ * console.log(mlp.parameters().map((p) => p.name)); // ["0.weight", "2.weight"]
+ * console.log(mlp.forward(zeros([3, 4])).shape); // [3, 2]
+ * ```
+ */
 export class Sequential extends Module {
   readonly #layers: Module[];
 

@@ -11,7 +11,31 @@ import type { Tensor } from "@agd/tensor";
 import type { BufferRef, CounterRef, LayerOps, Parameter } from "./layer_ops.ts";
 import { tensorOps } from "./tensor_ops.ts";
 
-/** A node of the model tree. */
+/**
+ * A node of the model tree.
+ *
+ * @example
+ * ```ts
+ * import { type LayerOps, Linear, Module } from "@agd/models";
+ * import { Rng, zeros } from "@agd/tensor";
+ * class TwoLayer extends Module {
+ *   readonly fc1: Linear;
+ *   readonly fc2: Linear;
+ *   constructor(rng: Rng) {
+ *     super();
+ *     this.fc1 = this.child("fc1", new Linear(4, 8, { rng }));
+ *     this.fc2 = this.child("fc2", new Linear(8, 2, { rng }));
+ *   }
+ *   call<T>(ops: LayerOps<T>, x: T): T {
+ *     return this.fc2.call(ops, ops.relu(this.fc1.call(ops, x)));
+ *   }
+ * }
+ * const net = new TwoLayer(new Rng(0));
+ * console.log(net.parameters().map((p) => p.name)); // ["fc1.weight", "fc2.weight"]
+ * console.log(net.forward(zeros([3, 4])).shape); // [3, 2]
+ * net.dispose();
+ * ```
+ */
 export abstract class Module {
   /** Training mode (BatchNorm uses batch statistics and updates running ones). */
   training = true;

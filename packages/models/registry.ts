@@ -103,7 +103,18 @@ export function createModel(arch: string, dataset: string, options: ModelOptions
   return new Vgg(name, classes, ctx);
 }
 
-/** Total number of trainable weights. */
+/**
+ * Total number of trainable weights.
+ *
+ * @param model the network
+ * @returns the elements of all its parameters (buffers not counted)
+ * @example
+ * ```ts
+ * import { createModel, parameterCount } from "@agd/models";
+ * const model = createModel("fcn", "mnist", { depth: 3, width: 16 });
+ * console.log(parameterCount(model)); // 12960 (784·16 + 16·16 + 16·10)
+ * ```
+ */
 export function parameterCount(model: Module): number {
   return model.parameters().reduce((n, p) => n + p.value.size, 0);
 }

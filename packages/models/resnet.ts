@@ -29,7 +29,18 @@ export interface ResidualBlock extends Module {
   readonly outPlanes: number;
 }
 
-/** Pre-activation basic block: bn1 → relu → conv1 → bn2 → relu → conv2, plus shortcut. */
+/**
+ * Pre-activation basic block: bn1 → relu → conv1 → bn2 → relu → conv2, plus shortcut.
+ *
+ * @example
+ * ```ts
+ * import { PreActBlock } from "@agd/models";
+ * import { Rng, zeros } from "@agd/tensor";
+ * const block = new PreActBlock(4, 8, 2, { rng: new Rng(0) });
+ * console.log(block.outPlanes, block.parameters().map((p) => p.name)); // 8 ["conv1.weight", "conv2.weight", "shortcut.0.weight"]
+ * console.log(block.forward(zeros([1, 4, 8, 8])).shape); // [1, 8, 4, 4]
+ * ```
+ */
 export class PreActBlock extends Module implements ResidualBlock {
   /** Output channels. */
   readonly outPlanes: number;
@@ -72,7 +83,18 @@ export class PreActBlock extends Module implements ResidualBlock {
   }
 }
 
-/** Pre-activation bottleneck (expansion 4): 1×1 → 3×3 (stride) → 1×1, each after bn → relu. */
+/**
+ * Pre-activation bottleneck (expansion 4): 1×1 → 3×3 (stride) → 1×1, each after bn → relu.
+ *
+ * @example
+ * ```ts
+ * import { PreActBottleneck } from "@agd/models";
+ * import { Rng, zeros } from "@agd/tensor";
+ * const block = new PreActBottleneck(8, 4, 1, { rng: new Rng(0) });
+ * console.log(block.outPlanes, block.parameters().length); // 16 4
+ * console.log(block.forward(zeros([1, 8, 4, 4])).shape); // [1, 16, 4, 4]
+ * ```
+ */
 export class PreActBottleneck extends Module implements ResidualBlock {
   /** Output channels (planes·4). */
   readonly outPlanes: number;
@@ -119,7 +141,18 @@ export class PreActBottleneck extends Module implements ResidualBlock {
   }
 }
 
-/** torchvision v1.5 bottleneck: stride on the 3×3 conv, post-activation, optional downsample. */
+/**
+ * torchvision v1.5 bottleneck: stride on the 3×3 conv, post-activation, optional downsample.
+ *
+ * @example
+ * ```ts
+ * import { Bottleneck } from "@agd/models";
+ * import { Rng, zeros } from "@agd/tensor";
+ * const block = new Bottleneck(8, 4, 2, { rng: new Rng(0) });
+ * console.log(block.children().map(([name]) => name)); // ["conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "downsample"]
+ * console.log(block.forward(zeros([1, 8, 8, 8])).shape); // [1, 16, 4, 4]
+ * ```
+ */
 export class Bottleneck extends Module implements ResidualBlock {
   /** Output channels (planes·4). */
   readonly outPlanes: number;
@@ -197,7 +230,19 @@ function outPlanesOf(stage: Sequential): number {
   return (stage.layers.at(-1) as ResidualBlock).outPlanes;
 }
 
-/** Pre-activation ResNet for 3×32×32 images (kuangliu/pytorch-cifar layout). */
+/**
+ * Pre-activation ResNet for 3×32×32 images (kuangliu/pytorch-cifar layout).
+ *
+ * @example
+ * ```ts
+ * import { parameterCount, PreActResNet } from "@agd/models";
+ * import { Rng } from "@agd/tensor";
+ * const resnet = new PreActResNet("resnet18", 10, { rng: new Rng(0) });
+ * console.log(resnet.children().map(([name]) => name)); // ["conv1", "layer1", "layer2", "layer3", "layer4", "linear"]
+ * console.log(parameterCount(resnet)); // 11164352
+ * resnet.dispose();
+ * ```
+ */
 export class PreActResNet extends Module {
   readonly #conv1: Conv2d;
   readonly #stages: Sequential[];
@@ -238,7 +283,19 @@ export class PreActResNet extends Module {
   }
 }
 
-/** torchvision ResNet-50 v1.5 for ImageNet (any input ≥ 32×32; 224×224 in training). */
+/**
+ * torchvision ResNet-50 v1.5 for ImageNet (any input ≥ 32×32; 224×224 in training).
+ *
+ * @example
+ * ```ts
+ * import { ResNet50 } from "@agd/models";
+ * import { Rng } from "@agd/tensor";
+ * const resnet = new ResNet50(10, { rng: new Rng(0) });
+ * const names = resnet.parameters().map((p) => p.name);
+ * console.log(names.length, names[0], names.at(-1)); // 54 conv1.weight fc.weight
+ * resnet.dispose();
+ * ```
+ */
 export class ResNet50 extends Module {
   readonly #conv1: Conv2d;
   readonly #bn1: BatchNorm2d;

@@ -51,7 +51,18 @@ export const VGG_CONFIGS: Record<"vgg11" | "vgg13" | "vgg16" | "vgg19", readonly
 /** A VGG variant name. */
 export type VggName = keyof typeof VGG_CONFIGS;
 
-/** VGG-11/13/16/19 for 3×32×32 images. */
+/**
+ * VGG-11/13/16/19 for 3×32×32 images.
+ *
+ * @example
+ * ```ts
+ * import { parameterCount, Vgg } from "@agd/models";
+ * import { Rng } from "@agd/tensor";
+ * const vgg = new Vgg("vgg11", 10, { rng: new Rng(0) });
+ * console.log(vgg.parameters().length, parameterCount(vgg)); // 9 9222848
+ * vgg.dispose();
+ * ```
+ */
 export class Vgg extends Module {
   /** Conv/BN/relu/pool stack. */
   readonly features: Sequential;
