@@ -7,8 +7,11 @@
 // onnxruntime-web (wasm) on test images, and offers the .onnx and a
 // .safetensors checkpoint for download. serve.ts bundles this file and what
 // it imports (`deno bundle --platform browser`) on request, from the current
-// sources.
+// sources. The curves are drawn by _charts.js, the drawing pad and its
+// classification by _draw_pad.js.
 import { IDX_FILES, idxData, openGpu, openWasm, TabTrainer } from "./trainer.ts";
+import { chartRedraw } from "./_charts.js";
+import { classifyDrawing, drawPad, grayCanvas } from "./_draw_pad.js";
 
 // onnxruntime-web, served by serve.ts from the npm package (as main.js loads it),
 // imported by URL at run time, only once a model exists.
@@ -203,120 +206,10 @@ async function useData(load, what) {
 
 // ---- curves ------------------------------------------------------------------
 
-const COLORS = { train: "#2a7", test: "#c50", eta: "#36c" };
-
-/** A line chart in an <svg viewBox="0 0 300 190">: x in epochs, series of [x, y] points. */
-function drawChart(svg, { title, series, xMax, yMin, yMax, format }) {
-  const [W, H, L, R, T, B] = [300, 190, 42, 8, 22, 30];
-  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
-  let lo = yMin ?? (ys.length ? Math.min(...ys) : 0);
-  let hi = yMax ?? (ys.length ? Math.max(...ys) : 1);
-  if (yMin === undefined && ys.length) lo -= 0.05 * (hi - lo);
-  if (yMax === undefined && ys.length) hi += 0.05 * (hi - lo);
-  if (!(hi > lo)) [lo, hi] = [lo - 0.5, lo + 0.5];
-  const sx = (x) => L + ((W - L - R) * x) / xMax;
-  const sy = (y) => T + (H - T - B) * (1 - (y - lo) / (hi - lo));
-  const parts = [
-    `<text x="${L}" y="14" font-weight="600" font-size="11">${title}</text>`,
-  ];
-  for (let i = 0; i <= 4; i++) {
-    const y = lo + ((hi - lo) * i) / 4;
-    parts.push(
-      `<line x1="${L}" x2="${W - R}" y1="${sy(y)}" y2="${sy(y)}" stroke="#eee"/>`,
-      `<text x="${L - 4}" y="${sy(y) + 3}" text-anchor="end" fill="#666">${format(y)}</text>`,
-    );
-  }
-  const xTicks = xMax <= 1 ? [0, 0.25, 0.5, 0.75, 1] : Array.from(
-    { length: Math.min(xMax, 10) + 1 },
-    (_, i) => (i * xMax) / Math.min(xMax, 10),
-  );
-  for (const x of xTicks) {
-    parts.push(
-      `<text x="${sx(x)}" y="${H - 17}" text-anchor="middle" fill="#666">${+x.toFixed(2)}</text>`,
-    );
-  }
-  parts.push(
-    `<text x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle" fill="#666">epochs</text>`,
-    `<rect x="${L}" y="${T}" width="${W - L - R}" height="${
-      H - T - B
-    }" fill="none" stroke="#ccc"/>`,
-  );
-  let legendX = W - R;
-  for (const s of [...series].reverse()) {
-    const pts = s.points.filter((p) => Number.isFinite(p[1]));
-    if (pts.length > 1 && !s.dots) {
-      const d = pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
-      parts.push(
-        `<polyline points="${d}" fill="none" stroke="${s.color}" stroke-width="1.4"/>`,
-      );
-    }
-    if (s.dots) {
-      const d = pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
-      if (pts.length > 1) {
-        parts.push(
-          `<polyline points="${d}" fill="none" stroke="${s.color}" stroke-width="1.2" stroke-dasharray="3 2"/>`,
-        );
-      }
-      for (const p of pts) {
-        parts.push(`<circle cx="${sx(p[0])}" cy="${sy(p[1])}" r="2.6" fill="${s.color}"/>`);
-      }
-    }
-    const label = `${s.name}${pts.length ? ` ${format(pts[pts.length - 1][1])}` : ""}`;
-    parts.push(
-      `<text x="${legendX}" y="14" text-anchor="end" fill="${s.color}">${label}</text>`,
-    );
-    legendX -= 7 + 5.2 * label.length;
-  }
-  svg.innerHTML = parts.join("");
-}
-
-let drawQueued = false;
-function drawCharts() {
-  if (drawQueued) return;
-  drawQueued = true;
-  requestAnimationFrame(() => {
-    drawQueued = false;
-    const xMax = page.settings?.epochs ?? 1;
-    const at = (p) => p.globalStep / p.stepsPerEpoch;
-    const f4 = (v) => v.toFixed(v < 1 ? 3 : 2);
-    drawChart($("chart-loss"), {
-      title: "loss (mse)",
-      xMax,
-      yMin: 0,
-      format: f4,
-      series: [
-        { name: "train", color: COLORS.train, points: page.points.map((p) => [at(p), p.loss]) },
-        {
-          name: "test",
-          color: COLORS.test,
-          dots: true,
-          points: page.tests.map((t) => [at(t), t.loss]),
-        },
-      ],
-    });
-    drawChart($("chart-acc"), {
-      title: "accuracy",
-      xMax,
-      yMax: 1,
-      format: (v) => `${(100 * v).toFixed(0)}%`,
-      series: [
-        { name: "train", color: COLORS.train, points: page.points.map((p) => [at(p), p.acc]) },
-        {
-          name: "test",
-          color: COLORS.test,
-          dots: true,
-          points: page.tests.map((t) => [at(t), t.acc]),
-        },
-      ],
-    });
-    drawChart($("chart-eta"), {
-      title: "η (AGD's step size)",
-      xMax,
-      format: (v) => v.toFixed(3),
-      series: [{ name: "η", color: COLORS.eta, points: page.points.map((p) => [at(p), p.eta]) }],
-    });
-  });
-}
+const drawCharts = chartRedraw(
+  { loss: $("chart-loss"), acc: $("chart-acc"), eta: $("chart-eta") },
+  () => ({ epochs: page.settings?.epochs ?? 1, points: page.points, tests: page.tests }),
+);
 
 function addEpochRow(r) {
   const table = $("epochs-table");
@@ -422,7 +315,7 @@ async function train() {
   $("bar").value = trainer.globalStep;
   await exportModel();
   $("try").hidden = false;
-  clearCanvas();
+  pad.clear();
   $("train").disabled = false;
   setState(
     "trained",
@@ -530,15 +423,6 @@ function labelNames() {
   ];
 }
 
-function grayCanvas(pixels, size) {
-  const c = document.createElement("canvas");
-  c.width = c.height = size;
-  const img = new ImageData(size, size);
-  for (let i = 0; i < size * size; i++) img.data.set([pixels[i], pixels[i], pixels[i], 255], 4 * i);
-  c.getContext("2d").putImageData(img, 0, 0);
-  return c;
-}
-
 function showSamples(pixels, pageTop, onnxTop, labels) {
   const names = labelNames();
   $("samples").replaceChildren(...labels.map((label, i) => {
@@ -554,105 +438,23 @@ function showSamples(pixels, pageTop, onnxTop, labels) {
 
 // ---- drawing -------------------------------------------------------------------
 
-const drawCanvas = $("draw");
-const drawCtx = drawCanvas.getContext("2d", { willReadFrequently: true });
-
-function clearCanvas() {
-  drawCtx.fillStyle = "#000";
-  drawCtx.fillRect(0, 0, drawCanvas.width, drawCanvas.height);
-}
-
-let drawing = null;
-drawCanvas.addEventListener("pointerdown", (e) => {
-  drawCanvas.setPointerCapture(e.pointerId);
-  drawing = { x: e.offsetX, y: e.offsetY };
-  stroke(e.offsetX, e.offsetY);
+const pad = drawPad($("draw"), {
+  penWidth: () => Number($("pen-width").value),
+  onDrawn: queueClassify,
 });
-drawCanvas.addEventListener("pointermove", (e) => {
-  if (drawing) stroke(e.offsetX, e.offsetY);
-});
-const endStroke = () => {
-  if (!drawing) return;
-  drawing = null;
-  queueClassify();
-};
-drawCanvas.addEventListener("pointerup", endStroke);
-drawCanvas.addEventListener("pointercancel", endStroke);
-
-function stroke(x, y) {
-  drawCtx.strokeStyle = "#fff";
-  drawCtx.lineWidth = Number($("pen-width").value);
-  drawCtx.lineCap = "round";
-  drawCtx.lineJoin = "round";
-  drawCtx.beginPath();
-  drawCtx.moveTo(drawing.x, drawing.y);
-  drawCtx.lineTo(x + 0.01, y);
-  drawCtx.stroke();
-  drawing = { x, y };
-}
-
-/** The drawing as the dataset stores an image: 28×28 uint8 grayscale (ITU-R 601 luma). */
-function drawingPixels() {
-  const small = document.createElement("canvas");
-  small.width = small.height = 28;
-  const ctx = small.getContext("2d", { willReadFrequently: true });
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(drawCanvas, 0, 0, 28, 28);
-  const px = ctx.getImageData(0, 0, 28, 28).data;
-  return Uint8Array.from(
-    { length: 784 },
-    (_, i) => Math.round((px[4 * i] * 299 + px[4 * i + 1] * 587 + px[4 * i + 2] * 114) / 1000),
-  );
-}
-
-function showTop5(logits) {
-  const names = labelNames();
-  const max = Math.max(...logits);
-  const e = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  const order = e.map((v, i) => [v / sum, i]).sort((a, b) => b[0] - a[0]).slice(0, 5);
-  $("top5").replaceChildren(...order.map(([p, i]) => {
-    const li = document.createElement("li");
-    li.dataset.index = String(i);
-    const label = Object.assign(document.createElement("span"), {
-      className: "label",
-      textContent: names[i],
-    });
-    const bar = Object.assign(document.createElement("span"), { className: "bar" });
-    bar.style.width = `${(100 * p).toFixed(1)}%`;
-    const prob = Object.assign(document.createElement("span"), {
-      className: "prob",
-      textContent: `${(100 * p).toFixed(1)}%`,
-    });
-    li.append(label, bar, prob);
-    return li;
-  }));
-}
 
 /** Classifies the drawing with the trained model (and the exported .onnx). */
 async function classify() {
   if (!trainer) return;
-  const pixels = drawingPixels();
-  const preview = $("preview").getContext("2d");
-  preview.imageSmoothingEnabled = false;
-  preview.drawImage(grayCanvas(pixels, 28), 0, 0, 112, 112);
-  const input = await trainer.normalize(pixels);
-  const { logits, top } = await trainer.predict(input);
-  showTop5(logits);
-  const onnx = session ? (await runOnnx(input, 1)).top[0] : -1;
-  const names = labelNames();
-  $("onnx-drawing").textContent = onnx < 0
-    ? ""
-    : `The exported .onnx (onnxruntime-web) says: ${names[onnx]}${
-      onnx === top[0] ? ", as the page" : ", unlike the page"
-    }.`;
-  Object.assign(page, {
-    lastPixels: pixels,
-    lastInput: input,
-    lastTop: top[0],
-    lastOnnxTop: onnx,
+  const { pixels, input, top, onnxTop } = await classifyDrawing(pad, {
+    model: trainer,
+    onnxTop: async (input) => session ? (await runOnnx(input, 1)).top[0] : -1,
+    names: labelNames(),
+    preview: $("preview"),
+    top5: $("top5"),
+    onnxNote: $("onnx-drawing"),
   });
+  Object.assign(page, { lastPixels: pixels, lastInput: input, lastTop: top, lastOnnxTop: onnxTop });
   page.predictions++;
   document.body.dataset.classified = String(page.predictions);
 }
@@ -674,7 +476,7 @@ $("stop").addEventListener("click", () => {
   $("stop").disabled = true;
 });
 $("clear").addEventListener("click", () => {
-  clearCanvas();
+  pad.clear();
   $("top5").replaceChildren();
   $("onnx-drawing").textContent = "";
 });

@@ -12,6 +12,7 @@ import { CpuBackend } from "./backend/cpu/cpu_backend.ts";
 import { requestAdapter, type WebGpuImplementation } from "./backend/webgpu/adapter.ts";
 import type { WebGpuBackend, WebGpuOptions } from "./backend/webgpu/webgpu_backend.ts";
 import type { WasmBackend, WasmOptions } from "./backend/wasm/wasm_backend.ts";
+import { KERNEL_VARIANTS } from "./ops/registry.ts";
 
 export type { WebGpuImplementation } from "./backend/webgpu/adapter.ts";
 export {
@@ -54,7 +55,7 @@ export function webgpu(options: WebGpuChoice = {}): Promise<WebGpuBackend> {
   if (!backend) {
     // Loaded on first use, so CPU-only programs never compile the WGSL kernels.
     backend = import("./backend/webgpu/webgpu_backend.ts")
-      .then((m) => m.WebGpuBackend.create({ implementation }))
+      .then((m) => m.WebGpuBackend.create({ implementation, variantSets: KERNEL_VARIANTS }))
       .catch((e: unknown) => {
         gpuBackends.delete(implementation);
         throw e;
@@ -80,7 +81,7 @@ export function webgpu(options: WebGpuChoice = {}): Promise<WebGpuBackend> {
  */
 export async function createWebGpuBackend(options?: WebGpuOptions): Promise<WebGpuBackend> {
   const { WebGpuBackend } = await import("./backend/webgpu/webgpu_backend.ts");
-  return await WebGpuBackend.create(options);
+  return await WebGpuBackend.create({ variantSets: KERNEL_VARIANTS, ...options });
 }
 
 /**

@@ -17,7 +17,7 @@ export * from "./shape.ts";
 export * from "./ops/op_name.ts";
 export { KERNEL_VARIANTS, OP_NAMES, opDefinition, OPS, type VariantSet } from "./ops/registry.ts";
 export type { OpDefinition, OpDefinitions, OpParts } from "./ops/op_def.ts";
-export type { Backend, KernelInput, MemoryInfo, TypedArray } from "./backend/backend.ts";
+export type { Backend, KernelInput, MemoryInfo, OpKernels, TypedArray } from "./backend/backend.ts";
 export { CpuBackend } from "./backend/cpu/cpu_backend.ts";
 // Types only: the WebGPU backend module loads on first use (device.ts), so
 // CPU-only programs never load it; createWebGpuBackend makes one directly.
@@ -29,12 +29,25 @@ export type {
   WebGpuOptions,
 } from "./backend/webgpu/webgpu_backend.ts";
 export type { WasmBackend, WasmOptions, WasmStorage } from "./backend/wasm/wasm_backend.ts";
+export type { CpuInput, CpuKernel, CpuOutput } from "./backend/cpu/kernel.ts";
+export {
+  type CDeclarations,
+  type CEnum,
+  cEnum,
+  cEnumerators,
+  REFERENCE,
+  type WasmEntry,
+  type WasmExports,
+  type WasmInput,
+  type WasmKernel,
+  type WasmOutput,
+  type WasmRuntime,
+} from "./backend/wasm/kernel.ts";
 export type {
   Dispatch,
   GpuContext,
   GpuInput,
   GpuKernel,
-  GpuKernelTable,
   GpuOutput,
   TextureCopy,
 } from "./backend/webgpu/context.ts";

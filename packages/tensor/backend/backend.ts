@@ -1,24 +1,32 @@
 /**
  * The small interface every device implements. A backend owns opaque storage
  * handles; tensors hold them and call `run` with the op's output spec already
- * computed by {@link SHAPE_RULES}, so kernels never re-derive shapes.
+ * computed by the op's shape rule (`OPS[op].shape`), so kernels never re-derive shapes.
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../ops/op_name.ts";
-import type { DType, OutSpec, Shape } from "../shape.ts";
+import type { DType, OutSpec } from "../shape.ts";
+import type { CpuKernel } from "./cpu/kernel.ts";
+import type { KernelInput, TypedArray } from "./kernel_input.ts";
+import type { WasmEntry } from "./wasm/kernel.ts";
+import type { GpuKernel } from "./webgpu/context.ts";
 
-/** Typed array for a dtype. */
-export type TypedArray = Float32Array | Int32Array;
+export type { KernelInput, TypedArray } from "./kernel_input.ts";
 
-/** An input of a kernel: its storage plus the logical shape and dtype. */
-export interface KernelInput<S> {
-  /** Backend storage holding at least `sizeOf(shape)` elements. */
-  storage: S;
-  /** Logical shape. */
-  shape: Shape;
-  /** Element type. */
-  dtype: DType;
+/**
+ * What a backend runs: an op's name (for messages) and its kernel on each
+ * backend, taking attributes `A`. Backends know no op: `apply` hands them the
+ * op's definition (`ops/registry.ts`), which is one of these.
+ */
+export interface OpKernels<A> {
+  /** The op's name. */
+  readonly name: string;
+  /** The CPU reference. */
+  readonly cpu: CpuKernel<A>;
+  /** The WGSL kernel. */
+  readonly webgpu: GpuKernel<A>;
+  /** The WebAssembly SIMD kernel, or `"reference"`: the CPU reference on the wasm memory. */
+  readonly wasm: WasmEntry<A>;
 }
 
 /** Bytes a backend holds, for leak tests and the bench. */
@@ -39,8 +47,8 @@ export interface Backend<S = unknown> {
   upload(data: TypedArray): S;
   /** Reads `size` elements of storage back to the host. */
   read(storage: S, dtype: DType, size: number): Promise<TypedArray>;
-  /** Runs a primitive op, returning new storage for its output. */
-  run<P extends OpName>(op: P, inputs: KernelInput<S>[], attrs: OpAttrs[P], out: OutSpec): S;
+  /** Runs a primitive op (its kernels, as `OPS[name]` holds them), returning new storage for its output. */
+  run<A>(op: OpKernels<A>, inputs: KernelInput<S>[], attrs: A, out: OutSpec): S;
   /** Gives storage back (to a pool); the handle must not be used again. */
   release(storage: S): void;
   /** Starts any queued work (a no-op where work runs eagerly). */

@@ -3,9 +3,9 @@
  * file: the wasm backend and each WebGPU implementation (Deno's, Dawn) run
  * the same checks on random inputs whose sizes miss the SIMD, tile and
  * vector widths, with NaN and infinities where the reference defines them.
- * What only one backend has (WebGPU's kernel variants, device loss; wasm's
- * thread counts) is tested beside it, in `webgpu/kernels_test.ts` and
- * `wasm/wasm_backend_test.ts`.
+ * What only one backend has (device loss; wasm's thread counts) is tested
+ * beside it, in `webgpu/kernels_test.ts` and `wasm/wasm_backend_test.ts`;
+ * one family's kernel variants beside the family (`ops/matmul/gpu_test.ts`).
  *
  * @module
  */

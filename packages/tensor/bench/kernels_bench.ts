@@ -18,7 +18,13 @@ import { type Shape, sizeOf } from "../shape.ts";
 import { Rng } from "../random.ts";
 import type { GpuKernel } from "../backend/webgpu/context.ts";
 import { type GpuStorage, WebGpuBackend } from "../backend/webgpu/webgpu_backend.ts";
-import { CONV_VARIANTS, MATMUL_VARIANTS, opDefinition, OPS } from "../ops/registry.ts";
+import {
+  CONV_VARIANTS,
+  KERNEL_VARIANTS,
+  MATMUL_VARIANTS,
+  opDefinition,
+  OPS,
+} from "../ops/registry.ts";
 
 /** Options of {@link benchKernels}. */
 export interface BenchOptions {
@@ -140,7 +146,7 @@ function grid1d(threads: number): { workgroups: [number, number]; nx: number } {
 }
 
 /** The naive matmul (no transposes), as a kernel-table entry. */
-export const naiveMatmul: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
+export const naiveMatmul: GpuKernel<OpAttrs["matmul"]> = (ctx, [a, b], attrs, out) => {
   if (attrs.transA || attrs.transB) throw new Error("The naive matmul has no transposes");
   const [m, n] = out.shape;
   const { workgroups, nx } = grid1d(m * n);
@@ -154,7 +160,7 @@ export const naiveMatmul: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
 };
 
 /** The naive direct conv2d, as a kernel-table entry. */
-export const naiveConv2d: GpuKernel<"conv2d"> = (ctx, [x, w], attrs, out) => {
+export const naiveConv2d: GpuKernel<OpAttrs["conv2d"]> = (ctx, [x, w], attrs, out) => {
   const [, c, h, wd] = x.shape;
   const [o, , kh, kw] = w.shape;
   const [, , oh, ow] = out.shape;
@@ -210,7 +216,7 @@ async function time<P extends OpName>(
     let last: GpuStorage | undefined;
     for (let i = 0; i < calls; i++) {
       if (last) backend.release(last);
-      last = backend.run(op, inputs, attrs, spec);
+      last = backend.run(opDefinition(op), inputs, attrs, spec);
     }
     await backend.read(last!, "float32", 1);
     backend.release(last!);
@@ -247,14 +253,21 @@ export async function benchKernels(options: BenchOptions = {}): Promise<BenchRep
     skipNaive = false,
     log = true,
   } = options;
-  const fast = await WebGpuBackend.create();
-  const naive = skipNaive
-    ? undefined
-    : await WebGpuBackend.create({ kernels: { matmul: naiveMatmul, conv2d: naiveConv2d } });
+  const fast = await WebGpuBackend.create({ variantSets: KERNEL_VARIANTS });
+  const naive = skipNaive ? undefined : await WebGpuBackend.create({
+    variantSets: KERNEL_VARIANTS,
+    kernels: { matmul: naiveMatmul, conv2d: naiveConv2d },
+  });
   const byVariant: [string, WebGpuBackend][] = [];
   // Both ops name their variants alike ("tiled", "texture").
   for (const v of new Set([...Object.keys(MATMUL_VARIANTS), ...Object.keys(CONV_VARIANTS)])) {
-    byVariant.push([v, await WebGpuBackend.create({ variants: { matmul: v, conv2d: v } })]);
+    byVariant.push([
+      v,
+      await WebGpuBackend.create({
+        variantSets: KERNEL_VARIANTS,
+        variants: { matmul: v, conv2d: v },
+      }),
+    ]);
   }
   const info = fast.adapterInfo;
   const adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(" / ");

@@ -20,13 +20,14 @@ export function apply<P extends OpName>(op: P, inputs: Tensor[], attrs: OpAttrs[
       );
     }
   }
-  const spec = opDefinition(op).shape(
+  const definition = opDefinition(op);
+  const spec = definition.shape(
     inputs.map((t) => t.shape),
     inputs.map((t) => t.dtype),
     attrs,
   );
   const handle = backend.run(
-    op,
+    definition,
     inputs.map((t) => ({ storage: t.handle, shape: t.shape, dtype: t.dtype })),
     attrs,
     spec,

@@ -8,23 +8,23 @@
  * @module
  */
 import type { GradRule } from "../autograd/vjp.ts";
+import type { OpKernels } from "../backend/backend.ts";
 import type { CpuKernel } from "../backend/cpu/kernel.ts";
 import type { GpuKernel } from "../backend/webgpu/context.ts";
 import type { WasmEntry } from "../backend/wasm/kernel.ts";
-import type { OpName, ShapeRule } from "./op_name.ts";
+import type { OpAttrs, OpName, ShapeRule } from "./op_name.ts";
 
-/** Everything that defines primitive op `P`, on every backend. */
-export interface OpDefinition<P extends OpName> {
+/**
+ * Everything that defines primitive op `P`: its kernel on each backend (what
+ * `Backend.run` is handed), its shape rule and its gradient rule.
+ */
+export interface OpDefinition<P extends OpName> extends OpKernels<OpAttrs[P]> {
+  /** The op's name. */
+  readonly name: P;
   /** Output shape and dtype from the inputs', validating them. */
   readonly shape: ShapeRule<P>;
-  /** The CPU reference: plain loops, the meaning of the op. */
-  readonly cpu: CpuKernel<P>;
   /** The vector-Jacobian product, or the declaration that there is none. */
   readonly grad: GradRule<P>;
-  /** The WGSL kernel. */
-  readonly webgpu: GpuKernel<P>;
-  /** The WebAssembly SIMD kernel, or `"reference"`: the CPU reference on the wasm memory. */
-  readonly wasm: WasmEntry<P>;
 }
 
 /** The definitions of ops `K`, by name. */
@@ -35,13 +35,13 @@ export interface OpParts<K extends OpName> {
   /** Shape rules (`primitives.ts`). */
   shape: { readonly [P in K]: ShapeRule<P> };
   /** CPU references (`cpu.ts`). */
-  cpu: { readonly [P in K]: CpuKernel<P> };
+  cpu: { readonly [P in K]: CpuKernel<OpAttrs[P]> };
   /** Gradient rules (`grad.ts`). */
   grad: { readonly [P in K]: GradRule<P> };
   /** WGSL kernels (`gpu.ts`). */
-  webgpu: { readonly [P in K]: GpuKernel<P> };
+  webgpu: { readonly [P in K]: GpuKernel<OpAttrs[P]> };
   /** wasm kernels or `"reference"` (`wasm.ts`). */
-  wasm: { readonly [P in K]: WasmEntry<P> };
+  wasm: { readonly [P in K]: WasmEntry<OpAttrs[P]> };
 }
 
 /**
@@ -61,6 +61,7 @@ export function defineOps<K extends OpName>(parts: OpParts<K>): OpDefinitions<K>
   const out = {} as Record<K, OpDefinition<K>>;
   for (const op of Object.keys(parts.shape) as K[]) {
     out[op] = {
+      name: op,
       shape: parts.shape[op],
       cpu: parts.cpu[op],
       grad: parts.grad[op],

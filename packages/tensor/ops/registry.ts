@@ -11,6 +11,7 @@ import type { GradRule } from "../autograd/vjp.ts";
 import type { GradOpName, OpAttrs, OpName } from "./op_name.ts";
 import type { OpDefinition } from "./op_def.ts";
 import type { Shape } from "../shape.ts";
+import { type VariantSet, variantSet } from "../backend/webgpu/autotune.ts";
 import { CONV_DEFINITIONS } from "./conv/definitions.ts";
 import { ELEMENTWISE_DEFINITIONS } from "./elementwise/definitions.ts";
 import { LOSS_DEFINITIONS } from "./loss/definitions.ts";
@@ -69,36 +70,30 @@ export const VJP_RULES: { readonly [P in GradOpName]: GradRule<P> } = {
 };
 
 export { CONV_VARIANTS, MATMUL_VARIANTS };
-
-/** A WebGPU kernel with several implementations, and the call that measures them. */
-export interface VariantSet {
-  /** The op. */
-  op: OpName;
-  /** Variant names; the first is the default. */
-  variants: readonly string[];
-  /** Input shapes of the measuring call (random float32 data). */
-  shapes: Shape[];
-  /** Attributes of the measuring call. */
-  attrs: OpAttrs[OpName];
-}
+export type { VariantSet };
 
 /**
  * The ops whose WebGPU kernel has variants, measured once per adapter when a
- * backend is created. The probe is large enough to be compute-bound on a
- * fast GPU and still quick on a software one.
+ * backend is created (`createWebGpuBackend`, `webgpu()` pass these). The
+ * probe is large enough to be compute-bound on a fast GPU and still quick on
+ * a software one.
  */
 export const KERNEL_VARIANTS: readonly VariantSet[] = [
-  {
-    op: "matmul",
-    variants: Object.keys(MATMUL_VARIANTS),
-    shapes: [[512, 512], [512, 512]],
-    attrs: { transA: false, transB: false },
-  },
-  {
-    // The choice applies to conv2d_grad_input and conv2d_grad_weight too.
-    op: "conv2d",
-    variants: Object.keys(CONV_VARIANTS),
-    shapes: [[8, 32, 16, 16], [32, 32, 3, 3]],
-    attrs: { stride: [1, 1], padding: [1, 1] },
-  },
+  probe(OPS.matmul, MATMUL_VARIANTS, [[512, 512], [512, 512]], { transA: false, transB: false }),
+  // The choice applies to conv2d_grad_input and conv2d_grad_weight too.
+  probe(OPS.conv2d, CONV_VARIANTS, [[8, 32, 16, 16], [32, 32, 3, 3]], {
+    stride: [1, 1],
+    padding: [1, 1],
+  }),
 ];
+
+/** The variant set of `op`'s kernels `variants`, measured on random inputs of `shapes`. */
+function probe<P extends OpName>(
+  op: OpDefinition<P>,
+  variants: Readonly<Record<string, unknown>>,
+  shapes: Shape[],
+  attrs: OpAttrs[P],
+): VariantSet {
+  const out = op.shape(shapes, shapes.map(() => "float32"), attrs);
+  return variantSet(op, { variants: Object.keys(variants), shapes, attrs, out });
+}

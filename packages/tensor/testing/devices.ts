@@ -29,6 +29,7 @@ import { requestAdapter, WEBGPU_IMPLEMENTATIONS } from "../backend/webgpu/adapte
 import type { WebGpuImplementation } from "../backend/webgpu/adapter.ts";
 import type { WebGpuBackend, WebGpuOptions } from "../backend/webgpu/webgpu_backend.ts";
 import { cpu, wasm, webgpu } from "../device.ts";
+import { KERNEL_VARIANTS } from "../ops/registry.ts";
 
 /** A device tests run on. */
 export interface TestDevice<B extends Backend = Backend> {
@@ -85,7 +86,11 @@ async function probe(implementation: WebGpuImplementation): Promise<GpuTestDevic
     backend: () => webgpu({ implementation }),
     create: async (options = {}) => {
       const { WebGpuBackend } = await import("../backend/webgpu/webgpu_backend.ts");
-      return await WebGpuBackend.create({ ...options, implementation });
+      return await WebGpuBackend.create({
+        variantSets: KERNEL_VARIANTS,
+        ...options,
+        implementation,
+      });
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * One kernel call against the CPU reference, on any backend: the helpers
  * behind the op tests (`backend/ops_test.ts`, every fast backend) and the
- * WebGPU variant tests (`backend/webgpu/kernels_test.ts`).
+ * WebGPU variant tests (`ops/matmul/gpu_test.ts`, `ops/conv/gpu_test.ts`).
  *
  * @module
  */
@@ -88,7 +88,7 @@ export async function checkKernel<S, P extends OpName>(
   );
   const storages = inputs.map((i) => backend.upload(i.data));
   const out = backend.run(
-    op,
+    opDefinition(op),
     storages.map((s, k) => ({ storage: s, shape: inputs[k].shape, dtype: dtypes[k] })),
     attrs,
     spec,

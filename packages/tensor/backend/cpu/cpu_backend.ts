@@ -1,13 +1,11 @@
 /**
  * The CPU reference backend: storage is a plain typed array and every op runs
- * its loop from {@link CPU_KERNELS} eagerly.
+ * its reference loop (the `cpu` part of its definition, `ops/registry.ts`) eagerly.
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import { type DType, type OutSpec, sizeOf } from "../../shape.ts";
-import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts";
-import { opDefinition } from "../../ops/registry.ts";
+import type { Backend, KernelInput, MemoryInfo, OpKernels, TypedArray } from "../backend.ts";
 
 /**
  * A backend whose storages are typed arrays (Float32Array for float32,
@@ -17,10 +15,11 @@ import { opDefinition } from "../../ops/registry.ts";
  *
  * @example
  * ```ts
+ * import { OPS } from "../../ops/registry.ts";
  * import { CpuBackend } from "./cpu_backend.ts";
  * const cpu = new CpuBackend();
  * const a = cpu.upload(new Float32Array([1, 2, 3]));
- * const b = cpu.run("neg", [{ storage: a, shape: [3], dtype: "float32" }], {}, {
+ * const b = cpu.run(OPS.neg, [{ storage: a, shape: [3], dtype: "float32" }], {}, {
  *   shape: [3],
  *   dtype: "float32",
  * });
@@ -56,17 +55,16 @@ export class CpuBackend implements Backend<TypedArray> {
     return Promise.resolve(dtype === "int32" ? Int32Array.from(head) : Float32Array.from(head));
   }
 
-  /** Runs op `op`'s reference kernel into a new zero-filled storage shaped by `out`. */
-  run<P extends OpName>(
-    op: P,
+  /** Runs an op's reference kernel into a new zero-filled storage shaped by `out`. */
+  run<A>(
+    { cpu }: OpKernels<A>,
     inputs: KernelInput<TypedArray>[],
-    attrs: OpAttrs[P],
+    attrs: A,
     out: OutSpec,
   ): TypedArray {
     const size = sizeOf(out.shape);
     const data = out.dtype === "int32" ? new Int32Array(size) : new Float32Array(size);
-    const kernel = opDefinition(op).cpu;
-    kernel(
+    cpu(
       inputs.map((x) => ({
         data: x.storage.subarray(0, sizeOf(x.shape)),
         shape: x.shape,

@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { CpuBackend } from "./cpu_backend.ts";
+import { OPS } from "../../ops/registry.ts";
 
 Deno.test("CpuBackend upload copies and read returns a copy of the first size elements", async () => {
   const cpu = new CpuBackend();
@@ -21,13 +22,13 @@ Deno.test("CpuBackend upload copies and read returns a copy of the first size el
 Deno.test("CpuBackend.run allocates by out dtype and runs the kernel", async () => {
   const cpu = new CpuBackend();
   const x = cpu.upload(new Float32Array([1, 9, 3, 4, 2, 8]));
-  const idx = cpu.run("argmax", [{ storage: x, shape: [2, 3], dtype: "float32" }], {}, {
+  const idx = cpu.run(OPS.argmax, [{ storage: x, shape: [2, 3], dtype: "float32" }], {}, {
     shape: [2],
     dtype: "int32",
   });
   assert(idx instanceof Int32Array);
   assertEquals([...(await cpu.read(idx, "int32", 2))], [1, 2]);
-  const oh = cpu.run("one_hot", [{ storage: idx, shape: [2], dtype: "int32" }], {
+  const oh = cpu.run(OPS.one_hot, [{ storage: idx, shape: [2], dtype: "int32" }], {
     classes: 3,
     value: 1,
   }, { shape: [2, 3], dtype: "float32" });
@@ -38,7 +39,7 @@ Deno.test("CpuBackend.run allocates by out dtype and runs the kernel", async () 
 Deno.test("CpuBackend.run reads only sizeOf(shape) elements of a longer storage", async () => {
   const cpu = new CpuBackend();
   const x = cpu.upload(new Float32Array([1, 2, 3, 4]));
-  const s = cpu.run("sum", [{ storage: x, shape: [2], dtype: "float32" }], { axes: [0] }, {
+  const s = cpu.run(OPS.sum, [{ storage: x, shape: [2], dtype: "float32" }], { axes: [0] }, {
     shape: [1],
     dtype: "float32",
   });
@@ -49,7 +50,7 @@ Deno.test("CpuBackend.memory tracks live bytes and allocations", () => {
   const cpu = new CpuBackend();
   assertEquals(cpu.memory(), { bytesInUse: 0, bytesPooled: 0, allocations: 0 });
   const a = cpu.upload(new Float32Array(4));
-  const b = cpu.run("neg", [{ storage: a, shape: [4], dtype: "float32" }], {}, {
+  const b = cpu.run(OPS.neg, [{ storage: a, shape: [4], dtype: "float32" }], {}, {
     shape: [4],
     dtype: "float32",
   });

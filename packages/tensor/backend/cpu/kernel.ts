@@ -4,9 +4,8 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import type { DType, Shape } from "../../shape.ts";
-import type { TypedArray } from "../backend.ts";
+import type { TypedArray } from "../kernel_input.ts";
 
 /** A CPU kernel input: data of exactly `sizeOf(shape)` elements. */
 export interface CpuInput {
@@ -22,13 +21,13 @@ export interface CpuInput {
 export interface CpuOutput {
   /** Row-major elements to fill. */
   data: TypedArray;
-  /** Shape, as computed by SHAPE_RULES. */
+  /** Shape, as computed by the op's shape rule. */
   shape: Shape;
 }
 
-/** A reference kernel for op `P`. */
-export type CpuKernel<P extends OpName> = (
+/** A reference kernel of an op with attributes `A`. */
+export type CpuKernel<A> = (
   inputs: CpuInput[],
-  attrs: OpAttrs[P],
+  attrs: A,
   out: CpuOutput,
 ) => void;

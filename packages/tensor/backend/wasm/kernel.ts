@@ -6,9 +6,8 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import type { Shape } from "../../shape.ts";
-import type { KernelInput } from "../backend.ts";
+import type { KernelInput } from "../kernel_input.ts";
 
 /** A tensor's place in the module's memory. */
 export interface WasmStorage {
@@ -54,14 +53,14 @@ export interface WasmRuntime {
 }
 
 /**
- * The wasm kernel of op `P`: runs its C kernels on the inputs into `out`.
+ * The wasm kernel of an op with attributes `A`: runs its C kernels on the inputs into `out`.
  * Returning false hands a case it does not cover (broadcasting, say) to the
  * op's reference loop.
  */
-export type WasmKernel<P extends OpName> = (
+export type WasmKernel<A> = (
   rt: WasmRuntime,
   inputs: WasmInput[],
-  attrs: OpAttrs[P],
+  attrs: A,
   out: WasmOutput,
 ) => boolean | void;
 
@@ -69,7 +68,7 @@ export type WasmKernel<P extends OpName> = (
 export const REFERENCE = "reference";
 
 /** An op's wasm entry: its kernel, or {@link REFERENCE}. */
-export type WasmEntry<P extends OpName> = WasmKernel<P> | typeof REFERENCE;
+export type WasmEntry<A> = WasmKernel<A> | typeof REFERENCE;
 
 /**
  * Named int codes a C kernel branches on: TypeScript passes `codes[name]`,

@@ -8,10 +8,8 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../ops/op_name.ts";
-import { opDefinition } from "../../ops/registry.ts";
 import { type DType, type OutSpec, sizeOf } from "../../shape.ts";
-import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts";
+import type { Backend, KernelInput, MemoryInfo, OpKernels, TypedArray } from "../backend.ts";
 import type { CpuInput, CpuOutput } from "../cpu/kernel.ts";
 import { REFERENCE, type WasmExports, type WasmRuntime, type WasmStorage } from "./kernel.ts";
 import { KERNELS_WASM_BASE64, KERNELS_WASM_THREADS_BASE64 } from "./kernels_wasm.generated.ts";
@@ -70,10 +68,11 @@ function sharedMemoryWorks(): boolean {
  *
  * @example
  * ```ts
+ * import { OPS } from "../../ops/registry.ts";
  * import { WasmBackend } from "./wasm_backend.ts";
  * const wasm = await WasmBackend.create();
  * const a = wasm.upload(new Float32Array([1, 2, 3, 4]));
- * const c = wasm.run("matmul", [
+ * const c = wasm.run(OPS.matmul, [
  *   { storage: a, shape: [2, 2], dtype: "float32" },
  *   { storage: a, shape: [2, 2], dtype: "float32" },
  * ], { transA: false, transB: false }, { shape: [2, 2], dtype: "float32" });
@@ -212,15 +211,14 @@ export class WasmBackend implements Backend<WasmStorage> {
   }
 
   /** Runs `op`: its family's wasm kernel where it has one, else its reference loop on views of the memory. */
-  run<P extends OpName>(
-    op: P,
+  run<A>(
+    { wasm, cpu }: OpKernels<A>,
     inputs: KernelInput<WasmStorage>[],
-    attrs: OpAttrs[P],
+    attrs: A,
     out: OutSpec,
   ): WasmStorage {
     const size = sizeOf(out.shape);
     const s = this.#allocate(size * 4);
-    const { wasm, cpu } = opDefinition(op);
     if (wasm !== REFERENCE) {
       let done: boolean | void;
       try {

@@ -5,10 +5,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import { Rng } from "../../random.ts";
-import { type DType, type OutSpec, type Shape, sizeOf } from "../../shape.ts";
+import { type DType, type Shape, sizeOf } from "../../shape.ts";
 import { assertClose } from "../../testing/assert.ts";
 import { CpuBackend } from "../cpu/cpu_backend.ts";
-import type { KernelInput, TypedArray } from "../backend.ts";
+import type { Backend } from "../backend.ts";
 import { WasmBackend } from "./wasm_backend.ts";
 import {
   CONV_CASES,
@@ -25,11 +25,7 @@ const cpu = new CpuBackend();
 const rng = new Rng(7);
 
 /** A backend as this test drives it. */
-interface Driven<S> {
-  upload(data: TypedArray): S;
-  run<P extends OpName>(op: P, inputs: KernelInput<S>[], attrs: OpAttrs[P], out: OutSpec): S;
-  read(storage: S, dtype: DType, size: number): Promise<TypedArray>;
-}
+type Driven<S> = Pick<Backend<S>, "upload" | "run" | "read">;
 
 /** Runs `op` on a backend from host arrays and reads the result back. */
 async function runOn<S, P extends OpName>(
@@ -45,7 +41,7 @@ async function runOn<S, P extends OpName>(
   const out = opDefinition(op).shape(specs.map((s) => s.shape), specs.map((s) => s.dtype), attrs);
   const handles = inputs.map((x) => backend.upload(x.data));
   const result = backend.run(
-    op,
+    opDefinition(op),
     handles.map((storage, i) => ({ storage, ...specs[i] })),
     attrs,
     out,
@@ -202,7 +198,7 @@ Deno.test("wasm memory: released ranges are reused, so a repeated workload alloc
   const step = () => {
     const a = wasm.upload(rng.normals(64 * 64));
     const c = wasm.run(
-      "matmul",
+      OPS.matmul,
       [
         { storage: a, shape: [64, 64], dtype: "float32" },
         { storage: a, shape: [64, 64], dtype: "float32" },
@@ -210,7 +206,7 @@ Deno.test("wasm memory: released ranges are reused, so a repeated workload alloc
       { transA: false, transB: true },
       { shape: [64, 64], dtype: "float32" },
     );
-    const d = wasm.run("exp", [{ storage: c, shape: [64, 64], dtype: "float32" }], {}, {
+    const d = wasm.run(OPS.exp, [{ storage: c, shape: [64, 64], dtype: "float32" }], {}, {
       shape: [64, 64],
       dtype: "float32",
     });
@@ -227,12 +223,14 @@ Deno.test("wasm memory: released ranges are reused, so a repeated workload alloc
 
 Deno.test("a program that used the threaded wasm backend exits at its end (its workers do not hold it)", async () => {
   const module = new URL("./wasm_backend.ts", import.meta.url).href;
+  const registry = new URL("../../ops/registry.ts", import.meta.url).href;
   const program = `
     const { WasmBackend } = await import(${JSON.stringify(module)});
+    const { OPS } = await import(${JSON.stringify(registry)});
     const wasm = await WasmBackend.create({ threads: 2 });
     const a = wasm.upload(new Float32Array(256 * 256).fill(1));
     const spec = { storage: a, shape: [256, 256], dtype: "float32" };
-    const c = wasm.run("matmul", [spec, spec], { transA: false, transB: false }, { shape: [256, 256], dtype: "float32" });
+    const c = wasm.run(OPS.matmul, [spec, spec], { transA: false, transB: false }, { shape: [256, 256], dtype: "float32" });
     console.log(wasm.threads, (await wasm.read(c, "float32", 1))[0]);
   `;
   const out = await new Deno.Command(Deno.execPath(), {

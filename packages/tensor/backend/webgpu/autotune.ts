@@ -1,7 +1,8 @@
 /**
  * Autotuning of the ops that have several kernel variants (matmul, the convs:
- * see {@link KERNEL_VARIANTS}): each variant is timed on the adapter and the
- * fastest is used from then on.
+ * the {@link VariantSet}s a backend is given, `KERNEL_VARIANTS` in
+ * `ops/registry.ts`): each variant is timed on the adapter and the fastest is
+ * used from then on.
  *
  * Why: which variant wins depends on the adapter (a texture-cache kernel is
  * fastest on one GPU, a tiled one on another, and a software adapter differs
@@ -11,11 +12,42 @@
  * @module
  */
 import { Rng } from "../../random.ts";
-import { sizeOf } from "../../shape.ts";
-import type { Backend } from "../backend.ts";
+import { type OutSpec, type Shape, sizeOf } from "../../shape.ts";
+import type { Backend, KernelInput, OpKernels } from "../backend.ts";
 import type { WebGpuImplementation } from "./adapter.ts";
 import type { GpuStorage } from "./buffer_pool.ts";
-import { KERNEL_VARIANTS, OPS } from "../../ops/registry.ts";
+
+/** A kernel with several implementations, and the call that measures them. */
+export interface VariantSet {
+  /** The op's name (what `GpuContext.variant` is asked with). */
+  readonly op: string;
+  /** Variant names; the first is the default. */
+  readonly variants: readonly string[];
+  /** Input shapes of the measuring call (random float32 data). */
+  readonly shapes: readonly Shape[];
+  /** Runs the measuring call once on `backend`. */
+  run(backend: Backend<GpuStorage>, inputs: KernelInput<GpuStorage>[]): GpuStorage;
+}
+
+/**
+ * Declares the variants of an op's kernel and the call that measures them.
+ *
+ * @param op the op's kernels
+ * @param probe the variant names (the first is the default), the measuring
+ *   call's input shapes and attributes, and its output (from the op's shape rule)
+ * @returns the set
+ */
+export function variantSet<A>(
+  op: OpKernels<A>,
+  probe: { variants: readonly string[]; shapes: Shape[]; attrs: A; out: OutSpec },
+): VariantSet {
+  return {
+    op: op.name,
+    variants: probe.variants,
+    shapes: probe.shapes,
+    run: (backend, inputs) => backend.run(op, inputs, probe.attrs, probe.out),
+  };
+}
 
 /**
  * Variants measured per adapter in this process, keyed by implementation and
@@ -53,9 +85,9 @@ export function tunedVariants(
 }
 
 /**
- * Times every variant of each op in {@link KERNEL_VARIANTS} on `backend` and
- * keeps the fastest.
+ * Times every variant of each op of `sets` on `backend` and keeps the fastest.
  *
+ * @param sets the ops with variants
  * @param backend the backend to time on; its kernels read the variant to use
  *   from `variants`
  * @param variants the backend's own variant choices, set here to each variant
@@ -64,26 +96,26 @@ export function tunedVariants(
  * @returns the fastest variant by op; an op whose variants all fail is left out
  */
 export async function measureVariants(
+  sets: readonly VariantSet[],
   backend: Backend<GpuStorage>,
   variants: Record<string, string>,
   lost: () => boolean,
 ): Promise<Record<string, string>> {
   const chosen: Record<string, string> = {};
   const rng = new Rng(0);
-  for (const set of KERNEL_VARIANTS) {
+  for (const set of sets) {
     const inputs = set.shapes.map((shape) => ({
       storage: backend.upload(rng.normals(sizeOf(shape))),
       shape,
       dtype: "float32" as const,
     }));
-    const spec = OPS[set.op].shape(set.shapes, inputs.map(() => "float32"), set.attrs as never);
     /** Milliseconds per call, over `calls` calls and one read. */
     const perCall = async (calls: number): Promise<number> => {
       const start = performance.now();
       let out: GpuStorage | undefined;
       for (let i = 0; i < calls; i++) {
         if (out) backend.release(out);
-        out = backend.run(set.op, inputs, set.attrs, spec);
+        out = set.run(backend, inputs);
       }
       await backend.read(out!, "float32", 1);
       backend.release(out!);
@@ -118,11 +150,14 @@ export async function measureVariants(
 }
 
 /**
- * The variant in use for each op that has several: the chosen one, else the
- * first (the default).
+ * The variant in use for each op of `sets`: the chosen one, else the first
+ * (the default).
  */
-export function variantsInUse(chosen: Record<string, string>): Record<string, string> {
+export function variantsInUse(
+  sets: readonly VariantSet[],
+  chosen: Record<string, string>,
+): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const set of KERNEL_VARIANTS) out[set.op] = chosen[set.op] ?? set.variants[0];
+  for (const set of sets) out[set.op] = chosen[set.op] ?? set.variants[0];
   return out;
 }

@@ -11,12 +11,11 @@
  * texture). Each `.wgsl` file names its bindings in a header comment.
  *
  * Variants: an op may have several implementations whose speed depends on the
- * adapter (see `kernels.ts`); {@link GpuContext.variant} tells a kernel which
+ * adapter (see `KERNEL_VARIANTS` in `ops/registry.ts`); {@link GpuContext.variant} tells a kernel which
  * one the runtime measured fastest here.
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import type { DType, Shape } from "../../shape.ts";
 
 /** A GPU kernel input: a buffer at least as large as the shape needs. */
@@ -33,7 +32,7 @@ export interface GpuInput {
 export interface GpuOutput {
   /** Storage buffer. */
   buffer: GPUBuffer;
-  /** Shape, as computed by SHAPE_RULES. */
+  /** Shape, as computed by the op's shape rule. */
   shape: Shape;
   /** Element type. */
   dtype: DType;
@@ -105,16 +104,13 @@ export interface GpuContext {
   variant(op: string): string | undefined;
 }
 
-/** A WGSL kernel for op `P`: records dispatches that fill `out`. */
-export type GpuKernel<P extends OpName> = (
+/** A WGSL kernel of an op with attributes `A`: records dispatches that fill `out`. */
+export type GpuKernel<A> = (
   ctx: GpuContext,
   inputs: GpuInput[],
-  attrs: OpAttrs[P],
+  attrs: A,
   out: GpuOutput,
 ) => void;
-
-/** One WGSL kernel per primitive op. */
-export type GpuKernelTable = { [P in OpName]: GpuKernel<P> };
 
 /**
  * Workgroup counts covering `count` workgroups within the 65535-per-dimension

@@ -12,7 +12,6 @@
  *
  * @module
  */
-import { OP_NAMES } from "../../ops/registry.ts";
 
 /**
  * The errors of one device: the first one recorded (preferring one whose op is
@@ -33,7 +32,7 @@ export class DeviceErrors {
   /** Counts thrown errors: scopes opened before a throw report nothing after it. */
   #generation = 0;
   /** Labels that name an op when quoted in an error message. */
-  #labels = new Set<string>(OP_NAMES);
+  #labels = new Set<string>();
 
   /** Listens to `device`'s loss and uncaptured errors. */
   constructor(device: GPUDevice) {

@@ -1,22 +1,15 @@
 /**
  * What only the WebGPU backend has, once per WebGPU implementation (Deno's,
- * Dawn): every matmul and conv2d kernel variant against the CPU reference,
- * the autotuned choice, and the runtime's pool, error and device-loss
+ * Dawn): the autotuned choice, and the runtime's pool, error and device-loss
  * behaviour; each implementation's tests are ignored only where it has no
- * adapter. The op checks every backend shares are in `../ops_test.ts`.
+ * adapter. The op checks every backend shares are in `../ops_test.ts`; each
+ * family's kernel variants are tested beside it (`ops/matmul/gpu_test.ts`,
+ * `ops/conv/gpu_test.ts`).
  *
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  checkKernel,
-  CONV_CASES,
-  type ConvCase,
-  convCases,
-  type HostInput,
-  matmulCases,
-  RandomInputs,
-} from "../../testing/kernel_check.ts";
+import { checkKernel, type HostInput, RandomInputs } from "../../testing/kernel_check.ts";
 import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import type { Shape } from "../../shape.ts";
 import { Rng } from "../../random.ts";
@@ -24,7 +17,8 @@ import type { Tolerance } from "../../testing/assert.ts";
 import { type GpuStorage, poolSize, type WebGpuBackend } from "./webgpu_backend.ts";
 import { GPU_DEVICES, type GpuTestDevice } from "../../testing/devices.ts";
 import type { GpuKernel } from "./context.ts";
-import { CONV_VARIANTS, MATMUL_VARIANTS } from "../../ops/registry.ts";
+import { MATMUL_VARIANTS } from "../../ops/registry.ts";
+import { OPS } from "../../ops/registry.ts";
 
 const random = new RandomInputs(1);
 const randn = (shape: Shape) => random.randn(shape);
@@ -42,21 +36,20 @@ Deno.test("poolSize rounds to 16 bytes, then to 8 classes per power of two", () 
   }
 });
 
-/** Registers the variant and runtime tests on one WebGPU implementation. */
+/** Registers the autotune and runtime tests on one WebGPU implementation. */
 function kernelTests(device: GpuTestDevice): void {
   const options = { ignore: device.ignore, sanitizeOps: false, sanitizeResources: false };
   /** The implementation's shared backend (set by the first check). */
   let gpu: WebGpuBackend | undefined;
-  /** Checks `op` on `g` (default: the shared backend) against the CPU reference. */
+  /** Checks `op` on the shared backend against the CPU reference. */
   const check = async <P extends OpName>(
     op: P,
     inputs: HostInput[],
     attrs: OpAttrs[P],
     tol: Tolerance = {},
-    g?: WebGpuBackend,
   ): Promise<void> => {
     gpu ??= await device.backend();
-    await checkKernel(g ?? gpu, op, inputs, attrs, tol);
+    await checkKernel(gpu, op, inputs, attrs, tol);
   };
 
   Deno.test(`the backend runs on its implementation (${device.name})`, options, async () => {
@@ -95,57 +88,12 @@ function kernelTests(device: GpuTestDevice): void {
     );
   }
 
-  for (const variant of Object.keys(MATMUL_VARIANTS)) {
-    Deno.test(
-      `matmul (${variant}), all transposes, non-tile sizes (${device.name})`,
-      options,
-      async () => {
-        const g = await device.create({ variants: { matmul: variant } });
-        try {
-          assert.equal(g.variants().matmul, variant);
-          const sizes: [number, number, number][] = [
-            [37, 53, 29],
-            [1, 1, 1],
-            [130, 600, 70],
-            [65, 17, 64],
-            [3, 5, 130],
-            // Aligned rows: the texture variant copies operands instead of packing
-            // them (transposed ones are read transposed by main_tex).
-            [70, 128, 64],
-            [300, 64, 192],
-            [128, 36, 70],
-            [192, 64, 128],
-          ];
-          for (const c of matmulCases(randn, sizes)) {
-            await check(c.op, c.inputs, c.attrs, { atol: 1e-4, rtol: 1e-3 }, g);
-          }
-        } finally {
-          g.destroy();
-        }
-      },
-    );
-  }
-
   Deno.test(`matmul on the autotuned variant (${device.name})`, options, async () => {
     const a = randn([70, 40]);
     const b = randn([40, 90]);
     await check("matmul", [a, b], { transA: false, transB: false }, { atol: 1e-4, rtol: 1e-3 });
     assert.ok(Object.keys(MATMUL_VARIANTS).includes((await device.backend()).variants().matmul));
   });
-
-  for (const variant of Object.keys(CONV_VARIANTS)) {
-    Deno.test(`conv2d (${variant}) and its gradients (${device.name})`, options, async () => {
-      const g = await device.create({ variants: { conv2d: variant } });
-      try {
-        const cases: ConvCase[] = [...CONV_CASES, [[4, 3, 16, 16], [8, 3, 3, 3], [1, 1], [1, 1]]];
-        for (const c of convCases(randn, cases)) {
-          await check(c.op, c.inputs, c.attrs, { atol: 1e-4, rtol: 1e-3 }, g);
-        }
-      } finally {
-        g.destroy();
-      }
-    });
-  }
 
   Deno.test(`a repeated op sequence allocates nothing new (${device.name})`, options, async () => {
     const g = await device.backend();
@@ -155,17 +103,20 @@ function kernelTests(device: GpuTestDevice): void {
       const xi = { storage: x, shape: [16, 3, 12, 12], dtype: "float32" } as const;
       const wi = { storage: w, shape: [8, 3, 3, 3], dtype: "float32" } as const;
       const conv = { stride: [1, 1], padding: [1, 1] } as OpAttrs["conv2d"];
-      const y = g.run("conv2d", [xi, wi], conv, { shape: [16, 8, 12, 12], dtype: "float32" });
+      const y = g.run(OPS.conv2d, [xi, wi], conv, { shape: [16, 8, 12, 12], dtype: "float32" });
       const yi = { storage: y, shape: [16, 8, 12, 12], dtype: "float32" } as const;
-      const r = g.run("relu", [yi], {}, { shape: [...yi.shape], dtype: "float32" });
+      const r = g.run(OPS.relu, [yi], {}, { shape: [...yi.shape], dtype: "float32" });
       const ri = { ...yi, storage: r };
-      const s = g.run("sum", [ri], { axes: [0, 2, 3] }, { shape: [1, 8, 1, 1], dtype: "float32" });
-      const dw = g.run("conv2d_grad_weight", [xi, ri], { ...conv, kernel: [3, 3] }, {
+      const s = g.run(OPS.sum, [ri], { axes: [0, 2, 3] }, {
+        shape: [1, 8, 1, 1],
+        dtype: "float32",
+      });
+      const dw = g.run(OPS.conv2d_grad_weight, [xi, ri], { ...conv, kernel: [3, 3] }, {
         shape: [8, 3, 3, 3],
         dtype: "float32",
       });
       const xm = { storage: x, shape: [48, 144], dtype: "float32" } as const;
-      const mm = g.run("matmul", [xm, xm], { transA: true, transB: false }, {
+      const mm = g.run(OPS.matmul, [xm, xm], { transA: true, transB: false }, {
         shape: [144, 144],
         dtype: "float32",
       });
@@ -208,7 +159,7 @@ function kernelTests(device: GpuTestDevice): void {
         const g = await device.create({ kernels: { neg: nan }, autotune: false });
         try {
           const x = g.upload(new Float32Array([1]));
-          const y = g.run("neg", [{ storage: x, shape: [1], dtype: "float32" }], {}, {
+          const y = g.run(OPS.neg, [{ storage: x, shape: [1], dtype: "float32" }], {}, {
             shape: [1],
             dtype: "float32",
           });
@@ -232,7 +183,7 @@ function kernelTests(device: GpuTestDevice): void {
     const g = await device.create({ kernels: { neg: bad } });
     try {
       const x = g.upload(new Float32Array([1, 2, 3]));
-      const y = g.run("neg", [{ storage: x, shape: [3], dtype: "float32" }], {}, {
+      const y = g.run(OPS.neg, [{ storage: x, shape: [3], dtype: "float32" }], {}, {
         shape: [3],
         dtype: "float32",
       });

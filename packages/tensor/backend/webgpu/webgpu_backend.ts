@@ -27,13 +27,11 @@
  *
  * @module
  */
-import type { OpAttrs, OpName } from "../../ops/op_name.ts";
 import { type DType, type OutSpec, sizeOf } from "../../shape.ts";
-import type { Backend, KernelInput, MemoryInfo, TypedArray } from "../backend.ts";
-import type { Dispatch, GpuContext, GpuKernel, GpuKernelTable, TextureCopy } from "./context.ts";
-import { opDefinition } from "../../ops/registry.ts";
+import type { Backend, KernelInput, MemoryInfo, OpKernels, TypedArray } from "../backend.ts";
+import type { Dispatch, GpuContext, GpuKernel, TextureCopy } from "./context.ts";
 import { requestAdapter, type WebGpuImplementation } from "./adapter.ts";
-import { measureVariants, tunedVariants, variantsInUse } from "./autotune.ts";
+import { measureVariants, tunedVariants, type VariantSet, variantsInUse } from "./autotune.ts";
 import { BufferPool, type GpuStorage, poolSize } from "./buffer_pool.ts";
 import { CommandBatch, type GpuCounters } from "./command_batch.ts";
 import { DeviceErrors } from "./device_errors.ts";
@@ -52,8 +50,8 @@ export interface WebGpuOptions {
   implementation?: WebGpuImplementation;
   /** Which adapter to ask for (default: the platform's choice). */
   powerPreference?: GPUPowerPreference;
-  /** Replacement kernels by op (tests, experiments); the rest are the defaults. */
-  kernels?: Partial<GpuKernelTable>;
+  /** Replacement kernels by op name (tests, experiments); the rest are the ops' own. */
+  kernels?: Readonly<Record<string, GpuKernel<never>>>;
   /** Submit after this many recorded dispatches (default 256). */
   flushEvery?: number;
   /** Most cached uniform buffers before the least recently used go (default 4096). */
@@ -61,8 +59,14 @@ export interface WebGpuOptions {
   /** Most cached bind groups before the least recently used go (default 8192). */
   maxBindGroups?: number;
   /**
+   * The ops whose kernels have variants, and how to measure them
+   * (`KERNEL_VARIANTS` of `ops/registry.ts`, which `createWebGpuBackend`
+   * and `webgpu()` pass; default none: every op runs its first variant).
+   */
+  variantSets?: readonly VariantSet[];
+  /**
    * Kernel variants to use, by op (e.g. `{ matmul: "tiled" }`), instead of
-   * measuring; see `KERNEL_VARIANTS` in `ops/registry.ts`.
+   * measuring.
    */
   variants?: Record<string, string>;
   /**
@@ -91,10 +95,11 @@ export interface GpuMemoryInfo extends MemoryInfo {
  *
  * @example
  * ```ts ignore
+ * import { KERNEL_VARIANTS, OPS } from "../../ops/registry.ts";
  * import { WebGpuBackend } from "./webgpu_backend.ts";
- * const gpu = await WebGpuBackend.create();
+ * const gpu = await WebGpuBackend.create({ variantSets: KERNEL_VARIANTS });
  * const x = gpu.upload(new Float32Array([-1, 2]));
- * const y = gpu.run("relu", [{ storage: x, shape: [2], dtype: "float32" }], {}, {
+ * const y = gpu.run(OPS.relu, [{ storage: x, shape: [2], dtype: "float32" }], {}, {
  *   shape: [2],
  *   dtype: "float32",
  * });
@@ -111,7 +116,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   /** What the adapter says about itself (vendor, architecture, description). */
   readonly adapterInfo: GPUAdapterInfo;
 
-  #kernels: Partial<GpuKernelTable>;
+  #kernels: Readonly<Record<string, GpuKernel<never>>>;
+  #variantSets: readonly VariantSet[];
   #variants: Record<string, string> = {};
   #errors: DeviceErrors;
   #buffers: BufferPool;
@@ -127,6 +133,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     this.device = device;
     this.adapterInfo = info;
     this.#kernels = { ...options.kernels };
+    this.#variantSets = options.variantSets ?? [];
     const errors = this.#errors = new DeviceErrors(device);
     this.#buffers = new BufferPool(device);
     this.#textures = new TexturePool(device);
@@ -187,7 +194,13 @@ export class WebGpuBackend implements Backend<GpuStorage> {
         backend.implementation,
         adapter.info,
         !options.kernels,
-        () => measureVariants(backend, backend.#variants, () => !!backend.#errors.lostError),
+        () =>
+          measureVariants(
+            backend.#variantSets,
+            backend,
+            backend.#variants,
+            () => !!backend.#errors.lostError,
+          ),
       );
       backend.#variants = { ...(await tuned), ...options.variants };
     }
@@ -196,7 +209,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
 
   /** The kernel variant used for each op that has several. */
   variants(): Record<string, string> {
-    return variantsInUse(this.#variants);
+    return variantsInUse(this.#variantSets, this.#variants);
   }
 
   // -------------------------------------------------------------------------
@@ -253,15 +266,15 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   }
 
   /** Records op `op`'s kernel into a new pooled output buffer. */
-  run<P extends OpName>(
-    op: P,
+  run<A>(
+    { name: op, webgpu }: OpKernels<A>,
     inputs: KernelInput<GpuStorage>[],
-    attrs: OpAttrs[P],
+    attrs: A,
     out: OutSpec,
   ): GpuStorage {
     this.#errors.throwIfFailed();
     const storage = this.#buffers.alloc(sizeOf(out.shape) * 4, op);
-    const kernel = (this.#kernels[op] ?? opDefinition(op).webgpu) as GpuKernel<P>;
+    const kernel = (this.#kernels[op] as GpuKernel<A> | undefined) ?? webgpu;
     this.#errors.op = op;
     try {
       kernel(

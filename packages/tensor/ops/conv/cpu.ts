@@ -125,7 +125,7 @@ export function conv2dGradWeight(
 }
 
 /** The CPU reference of each convolution primitive. */
-export const CONV_CPU: { [P in keyof ConvOpAttrs]: CpuKernel<P> } = {
+export const CONV_CPU: { [P in keyof ConvOpAttrs]: CpuKernel<ConvOpAttrs[P]> } = {
   conv2d,
   conv2d_grad_input: conv2dGradInput,
   conv2d_grad_weight: conv2dGradWeight,

@@ -13,7 +13,6 @@ import {
   type GpuContext,
   type GpuInput,
   type GpuKernel,
-  type GpuKernelTable,
   type GpuOutput,
   grid,
 } from "../../backend/webgpu/context.ts";
@@ -229,7 +228,7 @@ function convGemm(
 }
 
 /** conv2d as an implicit GEMM: M = N·OH·OW, N = O, K = C·kh·kw. */
-const conv2d: GpuKernel<"conv2d"> = (ctx, [x, w], attrs, out) => {
+const conv2d: GpuKernel<OpAttrs["conv2d"]> = (ctx, [x, w], attrs, out) => {
   const [n, c] = x.shape;
   const [o, , kh, kw] = w.shape;
   const [, , oh, ow] = out.shape;
@@ -251,7 +250,7 @@ const conv2d: GpuKernel<"conv2d"> = (ctx, [x, w], attrs, out) => {
  * per phase over just those taps (then a scatter into place) skips the
  * zeros the single GEMM would multiply.
  */
-const conv2dGradInput: GpuKernel<"conv2d_grad_input"> = (ctx, [dy, w], attrs, out) => {
+const conv2dGradInput: GpuKernel<OpAttrs["conv2d_grad_input"]> = (ctx, [dy, w], attrs, out) => {
   const [n, o, oh, ow] = dy.shape;
   const [, c, kh, kw] = w.shape;
   const [h, wd] = attrs.inputHW;
@@ -348,7 +347,7 @@ const conv2dGradInput: GpuKernel<"conv2d_grad_input"> = (ctx, [dy, w], attrs, ou
 };
 
 /** conv2d_grad_weight as a GEMM over K = N·OH·OW (split over K): M = C·kh·kw, N = O. */
-const conv2dGradWeight: GpuKernel<"conv2d_grad_weight"> = (ctx, [x, dy], attrs, out) => {
+const conv2dGradWeight: GpuKernel<OpAttrs["conv2d_grad_weight"]> = (ctx, [x, dy], attrs, out) => {
   const [n, c] = x.shape;
   const [, o, oh, ow] = dy.shape;
   const [kh, kw] = attrs.kernel;
@@ -364,10 +363,9 @@ const conv2dGradWeight: GpuKernel<"conv2d_grad_weight"> = (ctx, [x, dy], attrs, 
 };
 
 /** The conv family's WebGPU kernels. */
-export const CONV_GPU_KERNELS: Pick<
-  GpuKernelTable,
-  "conv2d" | "conv2d_grad_input" | "conv2d_grad_weight"
-> = {
+export const CONV_GPU_KERNELS: {
+  [P in "conv2d" | "conv2d_grad_input" | "conv2d_grad_weight"]: GpuKernel<OpAttrs[P]>;
+} = {
   conv2d,
   conv2d_grad_input: conv2dGradInput,
   conv2d_grad_weight: conv2dGradWeight,

@@ -93,7 +93,7 @@ function col2im(rt: WasmRuntime, x: number, col: number, g: Geometry): void {
 }
 
 /** The wasm entry of each convolution primitive. */
-export const CONV_WASM: { [P in keyof ConvOpAttrs]: WasmEntry<P> } = {
+export const CONV_WASM: { [P in keyof ConvOpAttrs]: WasmEntry<ConvOpAttrs[P]> } = {
   conv2d: (rt, [x, w], { stride, padding }, out) => {
     const g = geometry(x.shape, w.shape.slice(2), out.shape, stride, padding);
     const o = w.shape[0];

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { OpAttrs } from "../op_name.ts";
 import type { CpuKernel } from "../../backend/cpu/kernel.ts";
 import { broadcastIndex } from "../../backend/cpu/indexing.ts";
 import type { ElementwiseAttrs } from "./primitives.ts";
@@ -14,7 +15,7 @@ const F32_MAX = 3.4028234663852886e38;
 /** A unary float32 kernel applying `f` to each element. */
 function unary<P extends keyof ElementwiseAttrs>(
   f: (x: number, attrs: ElementwiseAttrs[P]) => number,
-): CpuKernel<P> {
+): CpuKernel<OpAttrs[P]> {
   return ([x], attrs, out) => {
     for (let i = 0; i < out.data.length; i++) out.data[i] = f(x.data[i], attrs);
   };
@@ -23,7 +24,7 @@ function unary<P extends keyof ElementwiseAttrs>(
 /** A binary float32 kernel applying `f` with numpy broadcasting. */
 function binary<P extends keyof ElementwiseAttrs>(
   f: (a: number, b: number) => number,
-): CpuKernel<P> {
+): CpuKernel<OpAttrs[P]> {
   return ([a, b], _attrs, out) => {
     const ia = broadcastIndex(a.shape, out.shape);
     const ib = broadcastIndex(b.shape, out.shape);
@@ -40,7 +41,7 @@ export function nanToNumber(x: number): number {
 }
 
 /** The CPU reference of each elementwise primitive. */
-export const ELEMENTWISE_CPU: { [P in keyof ElementwiseAttrs]: CpuKernel<P> } = {
+export const ELEMENTWISE_CPU: { [P in keyof ElementwiseAttrs]: CpuKernel<ElementwiseAttrs[P]> } = {
   neg: unary((x) => -x),
   exp: unary(Math.exp),
   log: unary(Math.log),

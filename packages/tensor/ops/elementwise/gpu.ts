@@ -9,7 +9,7 @@
  */
 import type { OpAttrs } from "../op_name.ts";
 import { broadcastStrides, sizeOf } from "../../shape.ts";
-import type { GpuKernel, GpuKernelTable } from "../../backend/webgpu/context.ts";
+import type { GpuKernel } from "../../backend/webgpu/context.ts";
 import { collapse, dims, threads1d, WG } from "../../backend/webgpu/launch.ts";
 import {
   encodeUniforms,
@@ -74,7 +74,7 @@ export const ELEMENTWISE_WGSL: WgslDeclarations = {
 };
 
 /** A unary kernel: a thread per 4 elements (buffers are padded to 16 bytes). */
-function unary<P extends UnaryOp>(op: P): GpuKernel<P> {
+function unary<P extends UnaryOp>(op: P): GpuKernel<OpAttrs[P]> {
   return (ctx, [x], attrs, out) => {
     const n4 = Math.ceil(sizeOf(out.shape) / 4);
     if (n4 === 0) return;
@@ -101,7 +101,7 @@ function unary<P extends UnaryOp>(op: P): GpuKernel<P> {
  * A binary kernel: same-shape operands run 4 elements per thread; otherwise a
  * thread per element reads both through broadcast strides.
  */
-function binary<P extends BinaryOp>(op: P): GpuKernel<P> {
+function binary<P extends BinaryOp>(op: P): GpuKernel<OpAttrs[P]> {
   return (ctx, [a, b], attrs, out) => {
     const size = sizeOf(out.shape);
     if (size === 0) return;
@@ -145,7 +145,7 @@ function binary<P extends BinaryOp>(op: P): GpuKernel<P> {
 }
 
 /** The elementwise family's WebGPU kernels. */
-export const ELEMENTWISE_GPU_KERNELS: Pick<GpuKernelTable, UnaryOp | BinaryOp> = {
+export const ELEMENTWISE_GPU_KERNELS: { [P in UnaryOp | BinaryOp]: GpuKernel<OpAttrs[P]> } = {
   neg: unary("neg"),
   exp: unary("exp"),
   log: unary("log"),

@@ -40,7 +40,7 @@ function binarySame(
 }
 
 /** The wasm entry of each elementwise primitive. */
-export const ELEMENTWISE_WASM: { [P in keyof ElementwiseAttrs]: WasmEntry<P> } = {
+export const ELEMENTWISE_WASM: { [P in keyof ElementwiseAttrs]: WasmEntry<ElementwiseAttrs[P]> } = {
   neg: REFERENCE,
   exp: REFERENCE,
   log: REFERENCE,

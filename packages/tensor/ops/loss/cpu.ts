@@ -32,7 +32,7 @@ function mseLossGrad(
 }
 
 /** The CPU reference of each loss primitive. */
-export const LOSS_CPU: { [P in keyof LossAttrs]: CpuKernel<P> } = {
+export const LOSS_CPU: { [P in keyof LossAttrs]: CpuKernel<LossAttrs[P]> } = {
   mse_loss: mseLoss,
   mse_loss_grad: mseLossGrad,
 };

@@ -5,8 +5,9 @@
  *
  * @module
  */
+import type { OpAttrs } from "../op_name.ts";
 import { sizeOf } from "../../shape.ts";
-import type { GpuKernel, GpuKernelTable } from "../../backend/webgpu/context.ts";
+import type { GpuKernel } from "../../backend/webgpu/context.ts";
 import { threads1d, WG } from "../../backend/webgpu/launch.ts";
 import {
   encodeUniforms,
@@ -32,7 +33,7 @@ export const LOSS_WGSL: WgslDeclarations = {
 };
 
 /** The square loss: one workgroup reduces all N·C terms. */
-const mseLoss: GpuKernel<"mse_loss"> = (ctx, [x, labels], attrs, out) => {
+const mseLoss: GpuKernel<OpAttrs["mse_loss"]> = (ctx, [x, labels], attrs, out) => {
   ctx.dispatch({
     label: "mse_loss",
     code: lossWgsl,
@@ -49,7 +50,7 @@ const mseLoss: GpuKernel<"mse_loss"> = (ctx, [x, labels], attrs, out) => {
 };
 
 /** The square loss's gradient, a thread per element. */
-const mseLossGrad: GpuKernel<"mse_loss_grad"> = (ctx, [dy, x, labels], attrs, out) => {
+const mseLossGrad: GpuKernel<OpAttrs["mse_loss_grad"]> = (ctx, [dy, x, labels], attrs, out) => {
   const size = sizeOf(out.shape);
   if (size === 0) return;
   const { workgroups, nx } = threads1d(size);
@@ -70,7 +71,7 @@ const mseLossGrad: GpuKernel<"mse_loss_grad"> = (ctx, [dy, x, labels], attrs, ou
 };
 
 /** The loss family's WebGPU kernels. */
-export const LOSS_GPU_KERNELS: Pick<GpuKernelTable, "mse_loss" | "mse_loss_grad"> = {
+export const LOSS_GPU_KERNELS: { [P in "mse_loss" | "mse_loss_grad"]: GpuKernel<OpAttrs[P]> } = {
   mse_loss: mseLoss,
   mse_loss_grad: mseLossGrad,
 };

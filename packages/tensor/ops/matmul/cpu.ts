@@ -29,4 +29,4 @@ function matmul([a, b]: CpuInput[], attrs: MatmulAttrs["matmul"], out: CpuOutput
 }
 
 /** The CPU reference of matmul. */
-export const MATMUL_CPU: { [P in keyof MatmulAttrs]: CpuKernel<P> } = { matmul };
+export const MATMUL_CPU: { [P in keyof MatmulAttrs]: CpuKernel<MatmulAttrs[P]> } = { matmul };

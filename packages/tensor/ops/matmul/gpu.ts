@@ -11,12 +11,8 @@
  *
  * @module
  */
-import type {
-  GpuContext,
-  GpuKernel,
-  GpuKernelTable,
-  GpuOutput,
-} from "../../backend/webgpu/context.ts";
+import type { OpAttrs } from "../op_name.ts";
+import type { GpuContext, GpuKernel, GpuOutput } from "../../backend/webgpu/context.ts";
 import { TILE } from "../../backend/webgpu/launch.ts";
 import {
   encodeUniforms,
@@ -145,7 +141,7 @@ export function splitGemm(
 }
 
 /** matmul: tiled GEMM with workgroup memory, transposes handled by the tile loads. */
-const matmulTiled: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
+const matmulTiled: GpuKernel<OpAttrs["matmul"]> = (ctx, [a, b], attrs, out) => {
   const [m, n] = out.shape;
   const k = attrs.transA ? a.shape[0] : a.shape[1];
   if (m * n === 0) return;
@@ -362,7 +358,7 @@ function loadTexture(
  * operands are loaded as stored and main_tex transposes in registers. Much
  * faster where texel fetches beat buffer loads (software adapters).
  */
-const matmulTexture: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
+const matmulTexture: GpuKernel<OpAttrs["matmul"]> = (ctx, [a, b], attrs, out) => {
   const [m, n] = out.shape;
   const k = attrs.transA ? a.shape[0] : a.shape[1];
   textureGemm(ctx, {
@@ -423,13 +419,13 @@ const matmulTexture: GpuKernel<"matmul"> = (ctx, [a, b], attrs, out) => {
 };
 
 /** The implementations of matmul, by variant name (the first is the default). */
-export const MATMUL_VARIANTS: Readonly<Record<string, GpuKernel<"matmul">>> = {
+export const MATMUL_VARIANTS: Readonly<Record<string, GpuKernel<OpAttrs["matmul"]>>> = {
   tiled: matmulTiled,
   texture: matmulTexture,
 };
 
 /** matmul: the variant chosen for this adapter, when it fits, else the tiled one. */
-const matmul: GpuKernel<"matmul"> = (ctx, inputs, attrs, out) => {
+const matmul: GpuKernel<OpAttrs["matmul"]> = (ctx, inputs, attrs, out) => {
   const [m, n] = out.shape;
   const k = attrs.transA ? inputs[0].shape[0] : inputs[0].shape[1];
   const kernel = ctx.variant("matmul") === "texture" && textureGemmFits(ctx, m, n, k)
@@ -439,4 +435,4 @@ const matmul: GpuKernel<"matmul"> = (ctx, inputs, attrs, out) => {
 };
 
 /** The matmul family's WebGPU kernels. */
-export const MATMUL_GPU_KERNELS: Pick<GpuKernelTable, "matmul"> = { matmul };
+export const MATMUL_GPU_KERNELS: { [P in "matmul"]: GpuKernel<OpAttrs[P]> } = { matmul };

@@ -45,7 +45,7 @@ export function gemm(rt: WasmRuntime, g: Gemm): void {
 }
 
 /** The wasm entry of each matmul primitive. */
-export const MATMUL_WASM: { [P in keyof MatmulAttrs]: WasmEntry<P> } = {
+export const MATMUL_WASM: { [P in keyof MatmulAttrs]: WasmEntry<MatmulAttrs[P]> } = {
   matmul: (rt, [a, b], { transA, transB }, out) => {
     const [m, n] = out.shape;
     const k = transA ? a.shape[0] : a.shape[1];

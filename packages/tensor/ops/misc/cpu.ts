@@ -24,4 +24,7 @@ function oneHot([labels]: CpuInput[], attrs: MiscAttrs["one_hot"], out: CpuOutpu
 }
 
 /** The CPU reference of each data-movement primitive. */
-export const MISC_CPU: { [P in keyof MiscAttrs]: CpuKernel<P> } = { expand, one_hot: oneHot };
+export const MISC_CPU: { [P in keyof MiscAttrs]: CpuKernel<MiscAttrs[P]> } = {
+  expand,
+  one_hot: oneHot,
+};

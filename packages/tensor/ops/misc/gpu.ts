@@ -4,8 +4,9 @@
  *
  * @module
  */
+import type { OpAttrs } from "../op_name.ts";
 import { broadcastStrides, sizeOf, stridesOf } from "../../shape.ts";
-import type { GpuKernel, GpuKernelTable } from "../../backend/webgpu/context.ts";
+import type { GpuKernel } from "../../backend/webgpu/context.ts";
 import { collapse, dims, threads1d, WG } from "../../backend/webgpu/launch.ts";
 import {
   encodeUniforms,
@@ -41,7 +42,7 @@ export const MISC_WGSL: WgslDeclarations = {
 };
 
 /** numpy broadcast copy of 32-bit words (float32 or int32). */
-const expand: GpuKernel<"expand"> = (ctx, [x], _attrs, out) => {
+const expand: GpuKernel<OpAttrs["expand"]> = (ctx, [x], _attrs, out) => {
   const size = sizeOf(out.shape);
   if (size === 0) return;
   const c = collapse(out.shape, [broadcastStrides(x.shape, out.shape), stridesOf(out.shape)]);
@@ -64,7 +65,7 @@ const expand: GpuKernel<"expand"> = (ctx, [x], _attrs, out) => {
 };
 
 /** [N] labels → [N, classes] rows with `value` at the label. */
-const oneHot: GpuKernel<"one_hot"> = (ctx, [labels], attrs, out) => {
+const oneHot: GpuKernel<OpAttrs["one_hot"]> = (ctx, [labels], attrs, out) => {
   const size = sizeOf(out.shape);
   if (size === 0) return;
   const { workgroups, nx } = threads1d(size);
@@ -85,7 +86,7 @@ const oneHot: GpuKernel<"one_hot"> = (ctx, [labels], attrs, out) => {
 };
 
 /** The misc family's WebGPU kernels. */
-export const MISC_GPU_KERNELS: Pick<GpuKernelTable, "expand" | "one_hot"> = {
+export const MISC_GPU_KERNELS: { [P in "expand" | "one_hot"]: GpuKernel<OpAttrs[P]> } = {
   expand,
   one_hot: oneHot,
 };

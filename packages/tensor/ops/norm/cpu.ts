@@ -91,7 +91,7 @@ export function bnRunning(
 }
 
 /** The CPU reference of each batch-norm primitive. */
-export const NORM_CPU: { [P in keyof NormAttrs]: CpuKernel<P> } = {
+export const NORM_CPU: { [P in keyof NormAttrs]: CpuKernel<NormAttrs[P]> } = {
   bn_stats: bnStats,
   batch_norm: batchNorm,
   batch_norm_grad: batchNormGrad,

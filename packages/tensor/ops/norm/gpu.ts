@@ -6,12 +6,12 @@
  *
  * @module
  */
+import type { OpAttrs } from "../op_name.ts";
 import { sizeOf } from "../../shape.ts";
 import {
   type GpuContext,
   type GpuInput,
   type GpuKernel,
-  type GpuKernelTable,
   grid,
 } from "../../backend/webgpu/context.ts";
 import { threads1d, WG } from "../../backend/webgpu/launch.ts";
@@ -106,7 +106,7 @@ function reductionDims(x: GpuInput): { dims: [number, number, number]; wide: boo
 }
 
 /** Mean and biased variance per channel: one pass, plus a merge when split. */
-const bnStats: GpuKernel<"bn_stats"> = (ctx, [x], _attrs, out) => {
+const bnStats: GpuKernel<OpAttrs["bn_stats"]> = (ctx, [x], _attrs, out) => {
   const { dims, wide } = reductionDims(x);
   const { splits, chunk } = channelSplits(dims[1], dims[0] * dims[2]);
   const workgroups = grid(dims[1] * splits);
@@ -135,7 +135,7 @@ const bnStats: GpuKernel<"bn_stats"> = (ctx, [x], _attrs, out) => {
 };
 
 /** (x − mean)/√(var + eps): one elementwise pass. */
-const batchNorm: GpuKernel<"batch_norm"> = (ctx, [x, stats], attrs, out) => {
+const batchNorm: GpuKernel<OpAttrs["batch_norm"]> = (ctx, [x, stats], attrs, out) => {
   normElementwise(ctx, "batch_norm", "apply", normDims(x), attrs.eps, [
     x.buffer,
     stats.buffer,
@@ -147,7 +147,7 @@ const batchNorm: GpuKernel<"batch_norm"> = (ctx, [x, stats], attrs, out) => {
  * The batch-norm gradient: per-channel sums (split), their per-channel terms,
  * then one elementwise pass.
  */
-const batchNormGrad: GpuKernel<"batch_norm_grad"> = (ctx, [dy, x, stats], attrs, out) => {
+const batchNormGrad: GpuKernel<OpAttrs["batch_norm_grad"]> = (ctx, [dy, x, stats], attrs, out) => {
   const { dims, wide } = reductionDims(x);
   if (dims[0] * dims[1] * dims[2] === 0) return;
   const { splits, chunk } = channelSplits(dims[1], dims[0] * dims[2]);
@@ -191,7 +191,7 @@ const batchNormGrad: GpuKernel<"batch_norm_grad"> = (ctx, [dy, x, stats], attrs,
 };
 
 /** A running statistic: a thread per channel. */
-const bnRunning: GpuKernel<"bn_running"> = (ctx, [running, stats], attrs, out) => {
+const bnRunning: GpuKernel<OpAttrs["bn_running"]> = (ctx, [running, stats], attrs, out) => {
   const c = running.shape[0];
   if (c === 0) return;
   const { workgroups, nx } = threads1d(c);
@@ -210,10 +210,9 @@ const bnRunning: GpuKernel<"bn_running"> = (ctx, [running, stats], attrs, out) =
 };
 
 /** The norm family's WebGPU kernels. */
-export const NORM_GPU_KERNELS: Pick<
-  GpuKernelTable,
-  "bn_stats" | "batch_norm" | "batch_norm_grad" | "bn_running"
-> = {
+export const NORM_GPU_KERNELS: {
+  [P in "bn_stats" | "batch_norm" | "batch_norm_grad" | "bn_running"]: GpuKernel<OpAttrs[P]>;
+} = {
   bn_stats: bnStats,
   batch_norm: batchNorm,
   batch_norm_grad: batchNormGrad,

@@ -15,7 +15,7 @@ function channelDims(shape: readonly number[]): [number, number, number] {
 }
 
 /** The wasm entry of each norm primitive. */
-export const NORM_WASM: { [P in keyof NormAttrs]: WasmEntry<P> } = {
+export const NORM_WASM: { [P in keyof NormAttrs]: WasmEntry<NormAttrs[P]> } = {
   bn_stats: (rt, [x], _attrs, out) =>
     void rt.exports.bn_stats(x.storage.ptr, ...channelDims(x.shape), out.ptr),
   batch_norm: (rt, [x, stats], { eps }, out) =>

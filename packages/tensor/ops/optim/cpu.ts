@@ -45,7 +45,7 @@ function agdUpdate(
 }
 
 /** The CPU reference of each optimizer primitive. */
-export const OPTIM_CPU: { [P in keyof OptimAttrs]: CpuKernel<P> } = {
+export const OPTIM_CPU: { [P in keyof OptimAttrs]: CpuKernel<OptimAttrs[P]> } = {
   agd_terms: agdTerms,
   agd_eta: agdEta,
   agd_update: agdUpdate,

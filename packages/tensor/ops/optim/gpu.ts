@@ -6,12 +6,12 @@
  *
  * @module
  */
+import type { OpAttrs } from "../op_name.ts";
 import { sizeOf } from "../../shape.ts";
 import {
   type GpuContext,
   type GpuInput,
   type GpuKernel,
-  type GpuKernelTable,
   grid,
 } from "../../backend/webgpu/context.ts";
 import { threads1d, WG } from "../../backend/webgpu/launch.ts";
@@ -150,7 +150,7 @@ function agdTermsGroup(ctx: GpuContext, group: SpanInput[], out: GPUBuffer): voi
  * `out`: single-slice tensors in groups through terms4, others a workgroup
  * per slice (and split) through terms.
  */
-const agdTerms: GpuKernel<"agd_terms"> = (ctx, inputs, attrs, out) => {
+const agdTerms: GpuKernel<OpAttrs["agd_terms"]> = (ctx, inputs, attrs, out) => {
   let offset = 0;
   let group: SpanInput[] = [];
   const flush = () => {
@@ -207,7 +207,7 @@ const agdTerms: GpuKernel<"agd_terms"> = (ctx, inputs, attrs, out) => {
 };
 
 /** η from the packed terms: one workgroup. */
-const agdEta: GpuKernel<"agd_eta"> = (ctx, [terms], _attrs, out) => {
+const agdEta: GpuKernel<OpAttrs["agd_eta"]> = (ctx, [terms], _attrs, out) => {
   ctx.dispatch({
     label: "agd_eta",
     code: optimWgsl,
@@ -220,7 +220,7 @@ const agdEta: GpuKernel<"agd_eta"> = (ctx, [terms], _attrs, out) => {
 };
 
 /** The AGD update, a thread per 4 elements; η is read from its GPU buffer. */
-const agdUpdate: GpuKernel<"agd_update"> = (ctx, [w, g, terms, eta], attrs, out) => {
+const agdUpdate: GpuKernel<OpAttrs["agd_update"]> = (ctx, [w, g, terms, eta], attrs, out) => {
   const n4 = Math.ceil(sizeOf(out.shape) / 4);
   if (n4 === 0) return;
   const { workgroups, nx } = threads1d(n4);
@@ -242,7 +242,9 @@ const agdUpdate: GpuKernel<"agd_update"> = (ctx, [w, g, terms, eta], attrs, out)
 };
 
 /** The optim family's WebGPU kernels. */
-export const OPTIM_GPU_KERNELS: Pick<GpuKernelTable, "agd_terms" | "agd_eta" | "agd_update"> = {
+export const OPTIM_GPU_KERNELS: {
+  [P in "agd_terms" | "agd_eta" | "agd_update"]: GpuKernel<OpAttrs[P]>;
+} = {
   agd_terms: agdTerms,
   agd_eta: agdEta,
   agd_update: agdUpdate,

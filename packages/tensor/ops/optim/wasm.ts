@@ -9,7 +9,7 @@ import { sizeOf } from "../../shape.ts";
 import type { OptimAttrs } from "./primitives.ts";
 
 /** The wasm entry of each optim primitive. */
-export const OPTIM_WASM: { [P in keyof OptimAttrs]: WasmEntry<P> } = {
+export const OPTIM_WASM: { [P in keyof OptimAttrs]: WasmEntry<OptimAttrs[P]> } = {
   agd_terms: (rt, inputs, { weights }, out) => {
     let offset = 0;
     inputs.forEach((x, k) => {

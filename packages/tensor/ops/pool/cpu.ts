@@ -138,7 +138,7 @@ export function avgPool2dGrad(
 }
 
 /** The CPU reference of each pooling primitive. */
-export const POOL_CPU: { [P in keyof PoolOpAttrs]: CpuKernel<P> } = {
+export const POOL_CPU: { [P in keyof PoolOpAttrs]: CpuKernel<PoolOpAttrs[P]> } = {
   max_pool2d: maxPool2d,
   max_pool2d_grad: maxPool2dGrad,
   avg_pool2d: avgPool2d,

@@ -7,7 +7,7 @@
  */
 import type { OpAttrs } from "../op_name.ts";
 import { sizeOf } from "../../shape.ts";
-import type { GpuKernel, GpuKernelTable } from "../../backend/webgpu/context.ts";
+import type { GpuKernel } from "../../backend/webgpu/context.ts";
 import { threads1d, WG } from "../../backend/webgpu/launch.ts";
 import {
   encodeUniforms,
@@ -52,7 +52,7 @@ const ENTRY_POINTS: { readonly [P in PoolOp]: string } = {
 };
 
 /** A pool.wgsl entry: a thread per output cell (forward) or input cell (grads). */
-function pool<P extends PoolOp>(op: P): GpuKernel<P> {
+function pool<P extends PoolOp>(op: P): GpuKernel<OpAttrs[P]> {
   return (ctx, inputs, attrs, out) => {
     const size = sizeOf(out.shape);
     if (size === 0) return;
@@ -94,7 +94,7 @@ function pool<P extends PoolOp>(op: P): GpuKernel<P> {
 }
 
 /** The pool family's WebGPU kernels. */
-export const POOL_GPU_KERNELS: Pick<GpuKernelTable, PoolOp> = {
+export const POOL_GPU_KERNELS: { [P in PoolOp]: GpuKernel<OpAttrs[P]> } = {
   max_pool2d: pool("max_pool2d"),
   max_pool2d_grad: pool("max_pool2d_grad"),
   avg_pool2d: pool("avg_pool2d"),

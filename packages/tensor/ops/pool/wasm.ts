@@ -67,7 +67,7 @@ function pool(
 }
 
 /** The wasm entry of each pooling primitive. */
-export const POOL_WASM: { [P in keyof PoolOpAttrs]: WasmEntry<P> } = {
+export const POOL_WASM: { [P in keyof PoolOpAttrs]: WasmEntry<PoolOpAttrs[P]> } = {
   max_pool2d: (rt, [x], attrs, out) =>
     pool(rt, {
       op: "max_pool2d",

@@ -43,4 +43,8 @@ function argmax([x]: CpuInput[], _attrs: unknown, out: CpuOutput): void {
 }
 
 /** The CPU reference of each reduction. */
-export const REDUCE_CPU: { [P in keyof ReduceAttrs]: CpuKernel<P> } = { sum, max, argmax };
+export const REDUCE_CPU: { [P in keyof ReduceAttrs]: CpuKernel<ReduceAttrs[P]> } = {
+  sum,
+  max,
+  argmax,
+};

@@ -6,13 +6,9 @@
  *
  * @module
  */
+import type { OpAttrs } from "../op_name.ts";
 import { normalizeAxes, sizeOf, stridesOf } from "../../shape.ts";
-import {
-  type GpuContext,
-  type GpuKernel,
-  type GpuKernelTable,
-  grid,
-} from "../../backend/webgpu/context.ts";
+import { type GpuContext, type GpuKernel, grid } from "../../backend/webgpu/context.ts";
 import { dims, threads1d, WG } from "../../backend/webgpu/launch.ts";
 import {
   encodeUniforms,
@@ -148,7 +144,7 @@ export function reduceInto(
 }
 
 /** sum or max over `attrs.axes` (keep-dims). */
-function reduction<P extends ReduceOp>(op: P): GpuKernel<P> {
+function reduction<P extends ReduceOp>(op: P): GpuKernel<OpAttrs[P]> {
   return (ctx, [x], attrs, out) => {
     const axes = normalizeAxes(attrs.axes, x.shape.length);
     const strides = stridesOf(x.shape);
@@ -173,7 +169,7 @@ function reduction<P extends ReduceOp>(op: P): GpuKernel<P> {
 }
 
 /** argmax along the last axis: a thread per row, the first max wins. */
-const argmax: GpuKernel<"argmax"> = (ctx, [x], _attrs, out) => {
+const argmax: GpuKernel<OpAttrs["argmax"]> = (ctx, [x], _attrs, out) => {
   const rows = sizeOf(out.shape);
   if (rows === 0) return;
   const c = x.shape[x.shape.length - 1];
@@ -191,7 +187,7 @@ const argmax: GpuKernel<"argmax"> = (ctx, [x], _attrs, out) => {
 };
 
 /** The reduce family's WebGPU kernels. */
-export const REDUCE_GPU_KERNELS: Pick<GpuKernelTable, "sum" | "max" | "argmax"> = {
+export const REDUCE_GPU_KERNELS: { [P in "sum" | "max" | "argmax"]: GpuKernel<OpAttrs[P]> } = {
   sum: reduction("sum"),
   max: reduction("max"),
   argmax,
