@@ -66,18 +66,23 @@ function pool(
   rt.tasks("pool", args, planes > 1 && planes * h * w >= PARALLEL_FLOATS);
 }
 
-/** The wasm entry of each pooling primitive. */
-export const POOL_WASM: { [P in keyof PoolOpAttrs]: WasmEntry<PoolOpAttrs[P]> } = {
-  max_pool2d: (rt, [x], attrs, out) =>
+/** A forward pool: x [N, C, H, W] → out [N, C, OH, OW]. */
+function forward(op: "max_pool2d" | "avg_pool2d"): WasmEntry<PoolAttrs> {
+  return (rt, [x], window, out) =>
     pool(rt, {
-      op: "max_pool2d",
+      op,
       x: x.storage.ptr,
       dy: 0,
       out: out.ptr,
       input: x.shape,
       output: out.shape,
-      window: attrs,
-    }),
+      window,
+    });
+}
+
+/** The wasm entry of each pooling primitive. */
+export const POOL_WASM: { [P in keyof PoolOpAttrs]: WasmEntry<PoolOpAttrs[P]> } = {
+  max_pool2d: forward("max_pool2d"),
   max_pool2d_grad: (rt, [x, dy], attrs, out) => {
     // The plane's double sums must fit a thread's scratch; larger planes take the reference.
     if (2 * x.shape[2] * x.shape[3] > rt.threadScratchFloats) return false;
@@ -92,16 +97,7 @@ export const POOL_WASM: { [P in keyof PoolOpAttrs]: WasmEntry<PoolOpAttrs[P]> } 
     });
     return true;
   },
-  avg_pool2d: (rt, [x], attrs, out) =>
-    pool(rt, {
-      op: "avg_pool2d",
-      x: x.storage.ptr,
-      dy: 0,
-      out: out.ptr,
-      input: x.shape,
-      output: out.shape,
-      window: attrs,
-    }),
+  avg_pool2d: forward("avg_pool2d"),
   avg_pool2d_grad: (rt, [dy], attrs, out) =>
     pool(rt, {
       op: "avg_pool2d_grad",
